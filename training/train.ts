@@ -1,0 +1,282 @@
+/**
+ * Step 3, training. Reads the cached features (training/features.ts) and trains one model.
+ *   npm run train -- --task=gender            (or --task age; any key below as --key=value)
+ *   npm run train -- --task=age --arch=baseline
+ * Seeded and repeatable; a checkpoint per epoch in checkpoints/<name>/ resumes an interrupted
+ * run; the best epoch on `val` is exported to models/<name>/ (or --out=...).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { mkdirSync, writeFileSync, readFileSync, existsSync, rmSync, renameSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { initBackend } from '../lib/backend.js';
+import { fileSystemHandler } from '../lib/modelIo.js';
+import { registerFastConvGradients } from './wasmKernels.js';
+import { buildNet, buildBaseline, AGE_BINS, MAX_AGE } from './models.js';
+import { loadFeatures } from './features.js';
+import type { FeatureSet } from './features.js';
+import { parseOverrides } from './overrides.js';
+import { mulberry32, shuffleInPlace } from './random.js';
+import { ProgressBar } from './progress.js';
+import { saveModelForServing } from './export.js';
+
+// --- config: defaults, one line each; --key=value overrides are type-checked -----------------
+const defaults = {
+  task: 'gender' as string, // 'gender' (sigmoid) or 'age' (softmax over ages 0..116)
+  arch: 'ours' as string, // 'ours' or 'baseline' (the original notebook's net and recipe)
+  seed: 1337, // seeds init, dropout, shuffling and augmentation
+  size: 64, // input side in pixels (must have been extracted by features.ts)
+  channels: 3, // 1 grayscale, 3 RGB
+  widths: '32,64,128,192', // channels per conv block; the first block starts with a stride-2 stem
+  convsPerBlock: 2, // 3x3 convs per block
+  dropout: 0.3, // before the head
+  l2: 0, // L2 on conv kernels
+  epochs: 18, // full passes over train
+  batch: 64, // images per step
+  lr: 2e-3, // peak learning rate (Adam); cosine decay to lrMin after a 1-epoch warm-up
+  lrMin: 2e-5, // final learning rate
+  maxTrainAge: 116, // drop older training faces (the baseline recipe uses 60)
+  augment: 1, // 1 = flip, shift/scale, rotation, brightness/contrast; 0 = none
+  ageSigmaBase: 1, // age label distribution: sigma = ageSigmaBase + ageSigmaSlope * age (years)
+  ageSigmaSlope: 0.06,
+  ageL1Weight: 0.25, // weight of |E[age] - age| next to the KL term
+  data: '../shared/data', // UTKFace folder (features are read from .cache/features)
+  name: '', // run name; default '<arch>-<task>'
+  out: '', // export folder; default models/<task> for ours, .cache/baseline/<task> for baseline
+  maxSteps: 0, // stop after this many steps (0 = no limit); for smoke tests and benches
+};
+type Config = typeof defaults;
+const config: Config = parseOverrides(defaults, process.argv.slice(2));
+if (config.task !== 'gender' && config.task !== 'age') throw new Error('--task must be gender or age');
+if (config.arch !== 'ours' && config.arch !== 'baseline') throw new Error('--arch must be ours or baseline');
+const task = config.task as 'gender' | 'age';
+const name = config.name || `${config.arch}-${task}`;
+const outDir = resolve(config.out || (config.arch === 'ours' ? `models/${task}` : `.cache/baseline/${task}`));
+const checkpointDir = resolve('checkpoints', name);
+const spec = { size: config.size, channels: config.channels as 1 | 3 };
+
+// --- inputs -----------------------------------------------------------------------------------
+await initBackend();
+registerFastConvGradients();
+const train = filterByAge(loadFeatures(spec, 'train'), config.maxTrainAge);
+const val = loadFeatures(spec, 'val');
+const pixelsPerImage = spec.size * spec.size * spec.channels;
+const stepsPerEpoch = Math.floor(train.ages.length / config.batch);
+const totalSteps = stepsPerEpoch * config.epochs;
+console.log(`${name}: ${train.ages.length} train / ${val.ages.length} val faces, ${stepsPerEpoch} steps per epoch`);
+
+function filterByAge(set: FeatureSet, maxAge: number): FeatureSet {
+  const keep = [...set.ages.keys()].filter((i) => set.ages[i] <= maxAge);
+  if (keep.length === set.ages.length) return set;
+  const per = set.spec.size * set.spec.size * set.spec.channels;
+  const pixels = new Uint8Array(keep.length * per);
+  keep.forEach((i, j) => pixels.set(set.pixels.subarray(i * per, (i + 1) * per), j * per));
+  return {
+    spec: set.spec, files: keep.map((i) => set.files[i]), pixels,
+    ages: Float32Array.from(keep, (i) => set.ages[i]), females: Uint8Array.from(keep, (i) => set.females[i]),
+    races: Uint8Array.from(keep, (i) => set.races[i]),
+  };
+}
+
+// --- model, optimizer, loss ---------------------------------------------------------------------
+const widths = config.widths.split(',').map(Number);
+const model = config.arch === 'ours'
+  ? buildNet(task, spec, widths, config.convsPerBlock, config.dropout, config.l2, config.seed)
+  : buildBaseline(task, spec, config.seed);
+// The baseline keeps the original recipe: SGD for gender, Adam for age.
+const optimizer = config.arch === 'baseline' && task === 'gender' ? tf.train.sgd(config.lr) : tf.train.adam(config.lr);
+console.log(`${model.countParams()} parameters`);
+
+/** Target for one batch: 0/1 for gender; years for the baseline age net; a label distribution for ours. */
+function targets(set: FeatureSet, idx: number[]): tf.Tensor {
+  if (task === 'gender') return tf.tensor2d(idx.map((i) => set.females[i]), [idx.length, 1]);
+  if (config.arch === 'baseline') return tf.tensor2d(idx.map((i) => set.ages[i]), [idx.length, 1]);
+  const dist = new Float32Array(idx.length * AGE_BINS);
+  idx.forEach((i, r) => {
+    const age = set.ages[i];
+    const sigma = config.ageSigmaBase + config.ageSigmaSlope * age;
+    let total = 0;
+    for (let k = 0; k < AGE_BINS; k++) total += dist[r * AGE_BINS + k] = Math.exp(-((k - age) ** 2) / (2 * sigma * sigma));
+    for (let k = 0; k < AGE_BINS; k++) dist[r * AGE_BINS + k] /= total;
+  });
+  return tf.tensor2d(dist, [idx.length, AGE_BINS]);
+}
+
+const AGE_VALUES = tf.range(0, AGE_BINS).reshape([AGE_BINS, 1]);
+
+function loss(pred: tf.Tensor, target: tf.Tensor): tf.Scalar {
+  if (task === 'gender') return tf.losses.logLoss(target, pred) as tf.Scalar;
+  if (config.arch === 'baseline') return tf.losses.meanSquaredError(target, pred) as tf.Scalar;
+  // Label-distribution learning: KL(target || pred) plus an L1 term on the expected age.
+  const kl = tf.mean(tf.sum(tf.mul(target, tf.sub(tf.log(tf.add(target, 1e-7)), tf.log(tf.add(pred, 1e-7)))), 1));
+  const expected = tf.matMul(pred, AGE_VALUES);
+  const trueAge = tf.matMul(target, AGE_VALUES);
+  return tf.add(kl, tf.mul(config.ageL1Weight, tf.mean(tf.abs(tf.sub(expected, trueAge))))) as tf.Scalar;
+}
+
+// --- batches and augmentation ---------------------------------------------------------------
+function pixelBatch(set: FeatureSet, idx: number[]): tf.Tensor4D {
+  const bytes = new Uint8Array(idx.length * pixelsPerImage);
+  idx.forEach((i, r) => bytes.set(set.pixels.subarray(i * pixelsPerImage, (i + 1) * pixelsPerImage), r * pixelsPerImage));
+  return tf.tensor4d(Float32Array.from(bytes), [idx.length, spec.size, spec.size, spec.channels]);
+}
+
+/**
+ * Random horizontal flip, shift (+-6%), scale (0.9-1.1), rotation (+-10 deg, one angle per
+ * batch: tfjs rotates a whole batch at once), brightness (+-20) and contrast (0.8-1.2).
+ */
+function augment(x: tf.Tensor4D, rand: () => number): tf.Tensor4D {
+  return tf.tidy(() => {
+    const n = x.shape[0];
+    const boxes: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const scale = 0.9 + 0.2 * rand();
+      const cy = 0.5 + (rand() - 0.5) * 0.12;
+      const cx = 0.5 + (rand() - 0.5) * 0.12;
+      const half = scale / 2;
+      const flip = rand() < 0.5;
+      boxes.push(cy - half, flip ? cx + half : cx - half, cy + half, flip ? cx - half : cx + half);
+    }
+    const boxInd = tf.tensor1d([...Array(n).keys()], 'int32');
+    let y = tf.image.cropAndResize(x, tf.tensor2d(boxes, [n, 4]), boxInd, [spec.size, spec.size], 'bilinear', 128);
+    y = tf.image.rotateWithOffset(y, (rand() - 0.5) * (Math.PI / 9), 128);
+    const contrast = tf.tensor4d(Array.from({ length: n }, () => 0.8 + 0.4 * rand()), [n, 1, 1, 1]);
+    const brightness = tf.tensor4d(Array.from({ length: n }, () => (rand() - 0.5) * 40), [n, 1, 1, 1]);
+    const mean = tf.mean(y, [1, 2, 3], true);
+    y = tf.add(tf.add(tf.mul(tf.sub(y, mean), contrast), mean), brightness);
+    return tf.clipByValue(y, 0, 255) as tf.Tensor4D;
+  });
+}
+
+// --- validation -------------------------------------------------------------------------------
+/** Per-face model output on a set: P(female), or age in years (expectation for ours). */
+function predictAll(set: FeatureSet): Float32Array {
+  const out = new Float32Array(set.ages.length);
+  for (let start = 0; start < out.length; start += 256) {
+    const idx = [...Array(Math.min(256, out.length - start)).keys()].map((k) => start + k);
+    const values = tf.tidy(() => {
+      const p = model.predict(pixelBatch(set, idx)) as tf.Tensor;
+      return task === 'age' && config.arch === 'ours' ? tf.matMul(p, AGE_VALUES) : p;
+    });
+    out.set(values.dataSync(), start);
+    values.dispose();
+  }
+  return out;
+}
+
+/** The number early stopping minimises on val: gender error rate, or age MAE in years. */
+function validationScore(set: FeatureSet): { score: number; text: string } {
+  const pred = predictAll(set);
+  if (task === 'gender') {
+    let correct = 0;
+    pred.forEach((p, i) => { if ((p >= 0.5 ? 1 : 0) === set.females[i]) correct++; });
+    const acc = correct / pred.length;
+    return { score: 1 - acc, text: `val acc ${(100 * acc).toFixed(2)}%` };
+  }
+  let err = 0;
+  pred.forEach((p, i) => { err += Math.abs(p - set.ages[i]); });
+  return { score: err / pred.length, text: `val MAE ${(err / pred.length).toFixed(3)}` };
+}
+
+// --- checkpoints --------------------------------------------------------------------------------
+interface TrainState { epoch: number; bestScore: number; bestEpoch: number; history: unknown[]; seconds: number }
+
+/** Writes the checkpoint beside the old one, then swaps, so a kill mid-save loses nothing. */
+async function saveCheckpoint(state: TrainState, improved: boolean): Promise<void> {
+  const tmp = `${checkpointDir}.tmp`;
+  rmSync(tmp, { recursive: true, force: true });
+  await model.save(fileSystemHandler(join(tmp, 'model')));
+  const named = await optimizer.getWeights();
+  writeFileSync(join(tmp, 'optimizer.json'), JSON.stringify(named.map((w) => ({ name: w.name, shape: w.tensor.shape }))));
+  writeFileSync(join(tmp, 'optimizer.bin'), Buffer.concat(named.map((w) => Buffer.from((w.tensor.dataSync() as Float32Array).buffer))));
+  writeFileSync(join(tmp, 'state.json'), JSON.stringify({ ...state, config }, null, 1));
+  if (improved) await model.save(fileSystemHandler(join(tmp, 'best')));
+  else if (existsSync(join(checkpointDir, 'best'))) renameSync(join(checkpointDir, 'best'), join(tmp, 'best'));
+  rmSync(checkpointDir, { recursive: true, force: true });
+  renameSync(tmp, checkpointDir);
+}
+
+async function resumeIfPossible(): Promise<TrainState> {
+  const fresh = { epoch: 0, bestScore: Infinity, bestEpoch: -1, history: [], seconds: 0 };
+  if (!existsSync(join(checkpointDir, 'state.json'))) return fresh;
+  const state = JSON.parse(readFileSync(join(checkpointDir, 'state.json'), 'utf8'));
+  const saved = await tf.loadLayersModel(fileSystemHandler(join(checkpointDir, 'model')));
+  model.setWeights(saved.getWeights());
+  saved.dispose();
+  const opt = JSON.parse(readFileSync(join(checkpointDir, 'optimizer.json'), 'utf8')) as { name: string; shape: number[] }[];
+  const bin = readFileSync(join(checkpointDir, 'optimizer.bin'));
+  const values = new Float32Array(bin.buffer, bin.byteOffset, bin.byteLength / 4);
+  // Adam creates its slot variables lazily: run one zero-lr step so they exist, then overwrite them.
+  optimizer.minimize(() => tf.mul(0, loss(model.apply(pixelBatch(train, [0]), { training: false }) as tf.Tensor, targets(train, [0]))) as tf.Scalar);
+  let offset = 0;
+  await optimizer.setWeights(opt.map((w) => {
+    const size = w.shape.reduce((a, b) => a * b, 1);
+    offset += size;
+    return { name: w.name, tensor: tf.tensor(values.slice(offset - size, offset), w.shape) };
+  }));
+  console.log(`resumed ${name} after epoch ${state.epoch}`);
+  return { epoch: state.epoch, bestScore: state.bestScore, bestEpoch: state.bestEpoch, history: state.history, seconds: state.seconds };
+}
+
+// --- training loop -------------------------------------------------------------------------------
+function learningRate(step: number): number {
+  if (config.arch === 'baseline') return config.lr; // the original recipe used a constant rate
+  const warm = stepsPerEpoch;
+  if (step < warm) return config.lr * (step + 1) / warm;
+  const t = (step - warm) / Math.max(1, totalSteps - warm);
+  return config.lrMin + 0.5 * (config.lr - config.lrMin) * (1 + Math.cos(Math.PI * t));
+}
+
+mkdirSync(checkpointDir, { recursive: true });
+const state = await resumeIfPossible();
+let stepsDone = 0;
+for (let epoch = state.epoch + 1; epoch <= config.epochs; epoch++) {
+  const t0 = Date.now();
+  const rand = mulberry32(config.seed * 1000 + epoch); // per-epoch stream: a resumed run repeats exactly
+  const order = shuffleInPlace([...train.ages.keys()], rand);
+  const bar = new ProgressBar(`epoch ${epoch}/${config.epochs}`, stepsPerEpoch);
+  let lossSum = 0;
+  let steps = 0;
+  for (let s = 0; s < stepsPerEpoch; s++) {
+    const step = (epoch - 1) * stepsPerEpoch + s;
+    (optimizer as unknown as { learningRate: number }).learningRate = learningRate(step);
+    const idx = order.slice(s * config.batch, (s + 1) * config.batch);
+    const value = tf.tidy(() => {
+      const raw = pixelBatch(train, idx);
+      const x = config.augment ? augment(raw, rand) : raw;
+      const y = targets(train, idx);
+      return optimizer.minimize(() => loss(model.apply(x, { training: true }) as tf.Tensor, y), true) as tf.Scalar;
+    });
+    const lossValue = value.dataSync()[0];
+    value.dispose();
+    if (!Number.isFinite(lossValue)) throw new Error(`loss became ${lossValue} at step ${step}`);
+    lossSum += lossValue;
+    steps++;
+    bar.tick(`loss ${(lossSum / (s + 1)).toFixed(4)}`);
+    if (config.maxSteps && ++stepsDone >= config.maxSteps) break;
+  }
+  bar.done();
+  const { score, text } = validationScore(val);
+  const seconds = (Date.now() - t0) / 1000;
+  state.seconds += seconds;
+  const improved = score < state.bestScore;
+  state.history.push({ epoch, trainLoss: lossSum / steps, valScore: score, seconds });
+  console.log(`epoch ${epoch}/${config.epochs} loss ${(lossSum / steps).toFixed(4)} ${text} ` +
+    `lr ${learningRate(epoch * stepsPerEpoch - 1).toExponential(2)} ${seconds.toFixed(0)} s ` +
+    `${(steps * config.batch / seconds).toFixed(1)} img/s (incl. val)${improved ? ' (best)' : ''}`);
+  state.epoch = epoch;
+  if (improved) {
+    state.bestScore = score;
+    state.bestEpoch = epoch;
+  }
+  await saveCheckpoint(state, improved);
+  if (config.maxSteps && stepsDone >= config.maxSteps) break;
+}
+
+// --- write artifact ----------------------------------------------------------------------------------
+const best = await tf.loadLayersModel(fileSystemHandler(join(checkpointDir, 'best')));
+await saveModelForServing(best, outDir, {
+  name: `${config.arch}-${task}`, task, arch: config.arch, spec, maxAge: MAX_AGE,
+  bestEpoch: state.bestEpoch, valScore: state.bestScore, trainingSeconds: Math.round(state.seconds),
+  command: `npm run train -- ${process.argv.slice(2).join(' ')}`.trim(), config, history: state.history,
+});
+console.log(`saved ${outDir} (best epoch ${state.bestEpoch}, val ${state.bestScore.toFixed(4)})`);
