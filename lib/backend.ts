@@ -1,21 +1,35 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { getConfig } from './config.js';
+
+const WASM_FILE = 'tfjs-backend-wasm-simd.wasm';
 
 /**
- * Where the tfjs wasm binaries live. In a Lambda bundle they sit next to the code
- * (copied by the build); in the repo they come from node_modules.
+ * Where the tfjs wasm binaries live. In a Lambda bundle they sit in wasm/ next to the bundled
+ * entry file (dist/wasm/, copied by the build; this module is inlined into that file, so
+ * import.meta.url is the entry file); in the repo they come from node_modules.
  */
 function findWasmDir(): string {
-  const bundled = join(dirname(process.argv[1] ?? '.'), 'wasm');
-  const candidates = [process.env.TFJS_WASM_DIR, bundled, join(process.cwd(), 'wasm')];
+  const here = dirname(fileURLToPath(import.meta.url));
+  const candidates = [
+    getConfig().wasmDir,
+    join(here, 'wasm'),
+    join(dirname(process.argv[1] ?? '.'), 'wasm'),
+    join(process.cwd(), 'wasm'),
+  ];
   for (const dir of candidates) {
-    if (dir && existsSync(join(dir, 'tfjs-backend-wasm-simd.wasm'))) return dir;
+    if (dir && existsSync(join(dir, WASM_FILE))) return dir;
   }
-  const require = createRequire(import.meta.url);
-  return dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm'));
+  try {
+    const require = createRequire(import.meta.url);
+    return dirname(require.resolve(`@tensorflow/tfjs-backend-wasm/dist/${WASM_FILE}`));
+  } catch (cause) {
+    throw new Error(`${WASM_FILE} not found in ${candidates.filter(Boolean).join(', ')} or node_modules`, { cause });
+  }
 }
 
 let ready: Promise<void> | undefined;
@@ -32,7 +46,7 @@ function initBackend(): Promise<void> {
     const ok = await tf.setBackend('wasm');
     if (!ok) throw new Error('tfjs wasm backend failed to initialise');
     await tf.ready();
-  })();
+  })().catch((error) => { ready = undefined; throw error; });
   return ready;
 }
 

@@ -3,32 +3,47 @@
  * We ship without tfjs-node, so `file://` URLs are unavailable; this is all loading needs.
  */
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, dirname } from 'node:path';
 import type { io } from '@tensorflow/tfjs';
 
 const MODEL_FILE = 'model.json';
 const WEIGHTS_FILE = 'weights.bin';
 
+/**
+ * Reads a model.json at any path plus the weight files its weightsManifest names (relative
+ * to the json). Third-party weights (e.g. models/blazeface/) keep their published file names
+ * this way, so their checksums still match the source package.
+ */
+function readModelArtifacts(modelJsonPath: string): io.ModelArtifacts {
+  const dir = dirname(modelJsonPath);
+  const json = JSON.parse(readFileSync(modelJsonPath, 'utf8'));
+  const weightSpecs: io.WeightsManifestEntry[] = [];
+  const buffers: Buffer[] = [];
+  for (const group of json.weightsManifest as io.WeightsManifestConfig) {
+    weightSpecs.push(...group.weights);
+    for (const path of group.paths) buffers.push(readFileSync(join(dir, path)));
+  }
+  const all = Buffer.concat(buffers);
+  return {
+    modelTopology: json.modelTopology,
+    format: json.format,
+    generatedBy: json.generatedBy,
+    convertedBy: json.convertedBy,
+    weightSpecs,
+    weightData: all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength),
+    userDefinedMetadata: json.userDefinedMetadata,
+  };
+}
+
+/** Load-only handler for a model.json with arbitrary name and weight file names. */
+function modelJsonHandler(modelJsonPath: string): io.IOHandler {
+  return { load: async () => readModelArtifacts(modelJsonPath) };
+}
+
 function fileSystemHandler(dir: string): io.IOHandler {
   return {
     async load(): Promise<io.ModelArtifacts> {
-      const json = JSON.parse(readFileSync(join(dir, MODEL_FILE), 'utf8'));
-      const weightSpecs: io.WeightsManifestEntry[] = [];
-      const buffers: Buffer[] = [];
-      for (const group of json.weightsManifest as io.WeightsManifestConfig) {
-        weightSpecs.push(...group.weights);
-        for (const path of group.paths) buffers.push(readFileSync(join(dir, path)));
-      }
-      const all = Buffer.concat(buffers);
-      return {
-        modelTopology: json.modelTopology,
-        format: json.format,
-        generatedBy: json.generatedBy,
-        convertedBy: json.convertedBy,
-        weightSpecs,
-        weightData: all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength),
-        userDefinedMetadata: json.userDefinedMetadata,
-      };
+      return readModelArtifacts(join(dir, MODEL_FILE));
     },
     async save(artifacts: io.ModelArtifacts): Promise<io.SaveResult> {
       mkdirSync(dir, { recursive: true });
@@ -47,4 +62,4 @@ function fileSystemHandler(dir: string): io.IOHandler {
   };
 }
 
-export { fileSystemHandler, MODEL_FILE, WEIGHTS_FILE };
+export { fileSystemHandler, modelJsonHandler, MODEL_FILE, WEIGHTS_FILE };

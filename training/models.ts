@@ -46,7 +46,9 @@ function buildNet(head: Head, spec: InputSpec, widths: number[], convsPerBlock: 
     if (b < widths.length - 1) x = tf.layers.maxPooling2d({ poolSize: 2, name: `b${b}_pool` }).apply(x) as tf.SymbolicTensor;
   });
   x = tf.layers.globalAveragePooling2d({ name: 'gap' }).apply(x) as tf.SymbolicTensor;
-  x = tf.layers.dropout({ rate: dropout, seed, name: 'drop' }).apply(x) as tf.SymbolicTensor;
+  // No `seed` here: a seeded tfjs dropout draws the same mask at every step. train.ts seeds
+  // Math.random per epoch instead, which tfjs's unseeded random ops draw their seeds from.
+  x = tf.layers.dropout({ rate: dropout, name: 'drop' }).apply(x) as tf.SymbolicTensor;
   return tf.model({ inputs: input, outputs: headFor(head, x, seed), name: `${head}_net` });
 }
 
@@ -66,7 +68,7 @@ function buildBaseline(head: Head, spec: InputSpec, seed: number): tf.LayersMode
   x = tf.layers.maxPooling2d({ poolSize: 2 }).apply(x) as tf.SymbolicTensor;
   x = tf.layers.flatten().apply(x) as tf.SymbolicTensor;
   x = tf.layers.dense({ units: 64, activation: 'relu', kernelInitializer: init(3) }).apply(x) as tf.SymbolicTensor;
-  x = tf.layers.dropout({ rate: 0.5, seed }).apply(x) as tf.SymbolicTensor;
+  x = tf.layers.dropout({ rate: 0.5 }) /* unseeded: see buildNet */.apply(x) as tf.SymbolicTensor;
   const out = head === 'gender'
     ? tf.layers.dense({ units: 1, activation: 'sigmoid', kernelInitializer: init(4) }).apply(x)
     : tf.layers.dense({ units: 1, kernelInitializer: init(5) }).apply(x);

@@ -232,6 +232,9 @@ let stepsDone = 0;
 for (let epoch = state.epoch + 1; epoch <= config.epochs; epoch++) {
   const t0 = Date.now();
   const rand = mulberry32(config.seed * 1000 + epoch); // per-epoch stream: a resumed run repeats exactly
+  // tfjs's unseeded random ops (dropout masks) take their seeds from Math.random: make that
+  // stream seeded per epoch too, so masks vary step to step yet a run is repeatable.
+  Math.random = mulberry32(config.seed * 7919 + epoch);
   const order = shuffleInPlace([...train.ages.keys()], rand);
   const bar = new ProgressBar(`epoch ${epoch}/${config.epochs}`, stepsPerEpoch);
   let lossSum = 0;

@@ -1,0 +1,86 @@
+/**
+ * All runtime configuration and limits in one frozen object, read from the environment once.
+ * The only place in lib/ that reads process.env. Every field: one line, with its unit.
+ */
+import { resolve, dirname, join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+function numberFromEnv(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < 0) throw new ConfigError(`Environment variable ${name} must be a non-negative number, got "${raw}"`);
+  return value;
+}
+
+function stringFromEnv(name: string, fallback: string): string {
+  return process.env[name] || fallback;
+}
+
+/** models/ next to the code: the repo root in development, the bundle root in Lambda. */
+function defaultModelDir(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  for (const candidate of [join(here, '..', 'models'), join(here, 'models'), join(process.cwd(), 'models')]) {
+    if (existsSync(join(candidate, 'age', 'manifest.json'))) return candidate;
+  }
+  return join(process.cwd(), 'models');
+}
+
+/**
+ * Refuses S3 routing that could trigger itself: results are written to
+ * `<resultsPrefix><key>.json` with `key` under `inputPrefix`, so if either prefix starts with the
+ * other (an empty prefix starts every key) a result could land under the input prefix and be
+ * processed again, forever.
+ */
+function checkS3Prefixes(inputPrefix: string, resultsPrefix: string): void {
+  if (inputPrefix === '') throw new ConfigError('Environment variable S3_INPUT_PREFIX must not be empty: every result would trigger the function again');
+  if (resultsPrefix.startsWith(inputPrefix) || inputPrefix.startsWith(resultsPrefix)) {
+    throw new ConfigError(`Environment variables S3_RESULTS_PREFIX ("${resultsPrefix}") and S3_INPUT_PREFIX ("${inputPrefix}") overlap: results would trigger the function again`);
+  }
+}
+
+function loadConfig() {
+  const s3InputPrefix = stringFromEnv('S3_INPUT_PREFIX', 'uploads/');
+  const s3ResultsPrefix = stringFromEnv('S3_RESULTS_PREFIX', 'results/');
+  checkS3Prefixes(s3InputPrefix, s3ResultsPrefix);
+  return Object.freeze({
+    modelDir: resolve(stringFromEnv('MODEL_DIR', defaultModelDir())), // folder holding age/, gender/, blazeface/
+    maxImageBytes: numberFromEnv('MAX_IMAGE_BYTES', 5 * 1024 * 1024), // bytes of the encoded image (Rekognition: 5 MB)
+    maxS3ImageBytes: numberFromEnv('MAX_S3_IMAGE_BYTES', 15 * 1024 * 1024), // bytes, for objects read from S3
+    maxImagePixels: numberFromEnv('MAX_IMAGE_PIXELS', 25_000_000), // width x height, checked from the header before decoding
+    maxImageSide: numberFromEnv('MAX_IMAGE_SIDE', 10_000), // pixels, either side
+    minImageSide: numberFromEnv('MIN_IMAGE_SIDE', 32), // pixels, the shorter side
+    maxFacesLimit: numberFromEnv('MAX_FACES_LIMIT', 20), // upper bound for options.maxFaces
+    minDetectionScore: numberFromEnv('MIN_DETECTION_SCORE', 0.5), // BlazeFace score, 0..1
+    timeBudgetMs: numberFromEnv('TIME_BUDGET_MS', 9_000), // ms: stop work and answer TIMEOUT before the Lambda timeout
+    verifyAgeTolerance: numberFromEnv('VERIFY_AGE_TOLERANCE_YEARS', 3), // years added to the age range before calling a claim inconsistent
+    verifyMinGenderConfidence: numberFromEnv('VERIFY_MIN_GENDER_CONFIDENCE', 0.8), // below this the gender check is inconclusive
+    verifyMinDetectionScore: numberFromEnv('VERIFY_MIN_DETECTION_SCORE', 0.75), // below this the face is too uncertain to verify
+    logLevel: stringFromEnv('LOG_LEVEL', 'info'), // debug | info | warn | error
+    wasmDir: stringFromEnv('TFJS_WASM_DIR', ''), // folder holding tfjs-backend-wasm*.wasm; empty: next to the code, then node_modules
+    s3InputPrefix, // key prefix the S3 trigger processes; other keys are ignored
+    s3ResultsPrefix, // key prefix for results/<key>.json and results/<key>.error.json; never overlaps the input prefix
+    s3ResultsBucket: stringFromEnv('S3_RESULTS_BUCKET', ''), // bucket for result records; empty = the uploaded object's bucket
+    s3Endpoint: stringFromEnv('S3_ENDPOINT', ''), // URL of a local S3 server (path-style); empty = AWS
+  });
+}
+
+type Config = ReturnType<typeof loadConfig>;
+
+let cached: Config | undefined;
+/** The process-wide configuration (read once). */
+function getConfig(): Config {
+  cached ??= loadConfig();
+  return cached;
+}
+
+export { getConfig, loadConfig, checkS3Prefixes, ConfigError };
+export type { Config };

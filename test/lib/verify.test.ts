@@ -1,0 +1,179 @@
+import { describe, expect, it } from 'vitest';
+import { AppError } from '../../lib/errors.js';
+import { ageOn, decideVerification, verifyClaim, VerifyRequestSchema } from '../../lib/verify.js';
+import type { VerifyDeps, VerifyThresholds } from '../../lib/verify.js';
+import type { AnalyzeResult, FaceResult } from '../../lib/analyzer.js';
+import type { ObjectStore } from '../../lib/objectStore.js';
+
+const thresholds: VerifyThresholds = { ageTolerance: 3, minGenderConfidence: 0.8, minDetectionScore: 0.75 };
+
+function face(overrides: { age?: Partial<FaceResult['age']>; gender?: Partial<FaceResult['gender']>; detectionScore?: number | null } = {}): FaceResult {
+  return {
+    box: { left: 0.2, top: 0.2, width: 0.5, height: 0.5 },
+    detectionScore: overrides.detectionScore === undefined ? 0.95 : overrides.detectionScore,
+    age: { value: 30, low: 25, high: 36, level: 0.8, ...overrides.age },
+    gender: { value: 'female', confidence: 0.97, ...overrides.gender },
+  };
+}
+
+describe('decideVerification', () => {
+  it('is consistent when the claimed age is in the widened range and the sex matches', () => {
+    const result = decideVerification([face()], { age: 33, gender: 'female' }, thresholds);
+    expect(result.decision).toBe('consistent');
+    expect(result.checks.age).toEqual({ status: 'consistent', claimed: 33, estimated: 30, accepted: { low: 22, high: 39 } });
+    expect(result.checks.gender).toEqual({ status: 'consistent', claimed: 'female', estimated: 'female', confidence: 0.97 });
+    expect(result.reasons.map((r) => r.code)).toEqual(['AGE_IN_RANGE', 'GENDER_MATCH']);
+  });
+
+  it('accepts ages exactly at the widened bounds and refuses just outside them', () => {
+    expect(decideVerification([face()], { age: 22 }, thresholds).checks.age.status).toBe('consistent');
+    expect(decideVerification([face()], { age: 39 }, thresholds).checks.age.status).toBe('consistent');
+    expect(decideVerification([face()], { age: 21.9 }, thresholds).checks.age.status).toBe('inconsistent');
+    expect(decideVerification([face()], { age: 39.1 }, thresholds).checks.age.status).toBe('inconsistent');
+  });
+
+  it('is inconsistent when the claimed age is outside the range', () => {
+    const result = decideVerification([face()], { age: 50, gender: 'female' }, thresholds);
+    expect(result.decision).toBe('inconsistent');
+    expect(result.checks.age.status).toBe('inconsistent');
+    expect(result.reasons[0].code).toBe('AGE_OUT_OF_RANGE');
+  });
+
+  it('is inconsistent when the other sex is predicted with enough confidence', () => {
+    const result = decideVerification([face({ gender: { value: 'male', confidence: 0.8 } })], { gender: 'female' }, thresholds);
+    expect(result.decision).toBe('inconsistent');
+    expect(result.checks.gender.status).toBe('inconsistent');
+    expect(result.checks.age.status).toBe('not_claimed');
+  });
+
+  it('is inconclusive when gender confidence is below the threshold, whichever sex is predicted', () => {
+    for (const value of ['male', 'female'] as const) {
+      const result = decideVerification([face({ gender: { value, confidence: 0.79 } })], { gender: 'female' }, thresholds);
+      expect(result.decision).toBe('inconclusive');
+      expect(result.reasons.map((r) => r.code)).toEqual(['LOW_GENDER_CONFIDENCE']);
+    }
+  });
+
+  it('keeps a confident age contradiction even when the gender check is inconclusive', () => {
+    const result = decideVerification([face({ gender: { confidence: 0.6 } })], { age: 70, gender: 'female' }, thresholds);
+    expect(result.decision).toBe('inconsistent');
+    expect(result.checks.gender.status).toBe('inconclusive');
+  });
+
+  it('is inconclusive with no face', () => {
+    const result = decideVerification([], { age: 30, gender: 'male' }, thresholds);
+    expect(result).toEqual({
+      decision: 'inconclusive',
+      checks: {
+        age: { status: 'inconclusive', claimed: 30, estimated: null, accepted: null },
+        gender: { status: 'inconclusive', claimed: 'male', estimated: null, confidence: null },
+      },
+      face: null,
+      reasons: [{ code: 'NO_FACE', message: 'no face was found in the image' }],
+    });
+  });
+
+  it('is inconclusive with more than one face, even when the claim contradicts the largest', () => {
+    const result = decideVerification([face(), face()], { age: 80, gender: 'male' }, thresholds);
+    expect(result.decision).toBe('inconclusive');
+    expect(result.reasons.map((r) => r.code)).toEqual(['MULTIPLE_FACES']);
+    expect(result.checks.age.status).toBe('inconclusive');
+  });
+
+  it('is inconclusive when the detection score is below the threshold', () => {
+    const result = decideVerification([face({ detectionScore: 0.6 })], { age: 80 }, thresholds);
+    expect(result.decision).toBe('inconclusive');
+    expect(result.reasons.map((r) => r.code)).toEqual(['LOW_DETECTION_SCORE']);
+  });
+
+  it('treats a face without detection (detect off) as usable', () => {
+    expect(decideVerification([face({ detectionScore: null })], { age: 30 }, thresholds).decision).toBe('consistent');
+  });
+
+  it('uses the tolerance it is given', () => {
+    expect(decideVerification([face()], { age: 40 }, { ...thresholds, ageTolerance: 4 }).decision).toBe('consistent');
+    expect(decideVerification([face()], { age: 40 }, { ...thresholds, ageTolerance: 0 }).decision).toBe('inconsistent');
+  });
+});
+
+describe('ageOn', () => {
+  it('counts completed years', () => {
+    expect(ageOn('1990-06-15', '2020-06-14')).toBe(29);
+    expect(ageOn('1990-06-15', '2020-06-15')).toBe(30);
+    expect(ageOn('2000-02-29', '2021-02-28')).toBe(20);
+    expect(ageOn('2000-02-29', '2021-03-01')).toBe(21);
+  });
+
+  it('throws INVALID_REQUEST when the birth date is after asOf', () => {
+    expect(() => ageOn('2030-01-01', '2020-01-01')).toThrow(expect.objectContaining({ code: 'INVALID_REQUEST' }));
+  });
+});
+
+describe('VerifyRequestSchema', () => {
+  const claimed = { age: 30, gender: 'female' };
+  it('accepts an inline image or an s3 reference', () => {
+    expect(VerifyRequestSchema.safeParse({ image: 'aGVsbG8=', claimed }).success).toBe(true);
+    expect(VerifyRequestSchema.safeParse({ s3: { bucket: 'b', key: 'uploads/a.jpg' }, claimed: { dateOfBirth: '1990-01-31' }, asOf: '2024-05-01' }).success).toBe(true);
+  });
+
+  it.each([
+    ['both image and s3', { image: 'aGVsbG8=', s3: { bucket: 'b', key: 'k' }, claimed }],
+    ['neither image nor s3', { claimed }],
+    ['an empty claim', { image: 'aGVsbG8=', claimed: {} }],
+    ['age and dateOfBirth together', { image: 'aGVsbG8=', claimed: { age: 30, dateOfBirth: '1990-01-01' } }],
+    ['a non-calendar date', { image: 'aGVsbG8=', claimed: { dateOfBirth: '1990-02-30' } }],
+    ['an unknown gender', { image: 'aGVsbG8=', claimed: { gender: 'other' } }],
+    ['a negative age', { image: 'aGVsbG8=', claimed: { age: -1 } }],
+    ['an unknown field', { image: 'aGVsbG8=', claimed, extra: 1 }],
+    ['not an object', 'hello'],
+  ])('refuses %s', (_name, event) => {
+    expect(VerifyRequestSchema.safeParse(event).success).toBe(false);
+  });
+});
+
+describe('verifyClaim', () => {
+  const analysis = (faces: FaceResult[]): AnalyzeResult => ({
+    faces, imageSize: { width: 200, height: 200, format: 'jpeg' }, modelVersion: 'age-1+gender-2', timingsMs: { decode: 1, detect: 1, predict: 1, total: 3 },
+  });
+  const emptyStore: ObjectStore = { get: async () => ({ status: 'missing' }), put: async () => undefined };
+  const deps = (analyze: VerifyDeps['analyzer']['analyze'], store = emptyStore): VerifyDeps => ({
+    analyzer: { analyze }, store, now: new Date('2024-06-01T12:00:00Z'), deadline: Date.now() + 10_000,
+    config: { maxImageBytes: 1000, maxS3ImageBytes: 1000, verifyAgeTolerance: 3, verifyMinGenderConfidence: 0.8, verifyMinDetectionScore: 0.75 },
+  });
+
+  it('resolves a date of birth against asOf (default: today)', async () => {
+    const run = deps(async () => analysis([face()]));
+    const today = await verifyClaim({ image: 'aGVsbG8=', claimed: { dateOfBirth: '1970-01-01' } }, run);
+    expect(today.checks.age.claimed).toBe(54);
+    const then = await verifyClaim({ image: 'aGVsbG8=', claimed: { dateOfBirth: '1970-01-01' }, asOf: '2000-01-01' }, run);
+    expect(then.checks.age.claimed).toBe(30);
+    expect(then.decision).toBe('consistent');
+    expect(then.modelVersion).toBe('age-1+gender-2');
+  });
+
+  it('answers inconclusive, not an error, when the analyzer finds no face', async () => {
+    const result = await verifyClaim({ image: 'aGVsbG8=', claimed: { age: 30 } }, deps(async () => { throw new AppError('NO_FACE', 'no face'); }));
+    expect(result.decision).toBe('inconclusive');
+    expect(result.modelVersion).toBeNull();
+  });
+
+  it('throws INVALID_REQUEST for a missing s3 object', async () => {
+    await expect(verifyClaim({ s3: { bucket: 'b', key: 'nope.jpg' }, claimed: { age: 30 } }, deps(async () => analysis([face()]))))
+      .rejects.toMatchObject({ code: 'INVALID_REQUEST' });
+  });
+
+  it('throws IMAGE_TOO_LARGE for an oversize s3 object without reading its body', async () => {
+    let read = false;
+    const store: ObjectStore = {
+      get: async () => ({ status: 'found', object: { size: 5000, eTag: 'e', versionId: undefined, read: async () => { read = true; return new Uint8Array(5000); }, discard: () => undefined } }),
+      put: async () => undefined,
+    };
+    await expect(verifyClaim({ s3: { bucket: 'b', key: 'big.jpg' }, claimed: { age: 30 } }, deps(async () => analysis([face()]), store)))
+      .rejects.toMatchObject({ code: 'IMAGE_TOO_LARGE' });
+    expect(read).toBe(false);
+  });
+
+  it('throws INVALID_BASE64 for an inline image that is not base64', async () => {
+    await expect(verifyClaim({ image: '***', claimed: { age: 30 } }, deps(async () => analysis([face()])))).rejects.toMatchObject({ code: 'INVALID_BASE64' });
+  });
+});

@@ -1,0 +1,66 @@
+/**
+ * Step 4, calibration on `val` (never `test`): fits the gender model's temperature (minimum
+ * log loss) and the age interval's stretch factor (so `level` of val faces fall inside
+ * [low, high]), and stores both in the models' manifest.json.
+ *   npm run calibrate -- [--level=0.8] [--models=models]
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { initBackend } from '../lib/backend.js';
+import { loadAgeModel, loadGenderModel, summariseAgeDistribution } from '../lib/models.js';
+import { loadFeatures } from './features.js';
+import { parseOverrides } from './overrides.js';
+
+const config = parseOverrides({ level: 0.8, models: 'models' }, process.argv.slice(2));
+const modelDir = resolve(config.models);
+
+await initBackend();
+const gender = await loadGenderModel({ modelDir: join(modelDir, 'gender') });
+const age = await loadAgeModel({ modelDir: join(modelDir, 'age') });
+const val = loadFeatures(gender.manifest.spec, 'val');
+const per = gender.manifest.spec.size * gender.manifest.spec.size * gender.manifest.spec.channels;
+const faces = Array.from({ length: val.ages.length }, (_, i) => val.pixels.subarray(i * per, (i + 1) * per));
+
+// --- gender: temperature scaling -------------------------------------------------------------
+const rawP: number[] = [];
+for (let s = 0; s < faces.length; s += 256) {
+  rawP.push(...gender.probabilities(faces.slice(s, s + 256), 1)); // temperature 1: uncalibrated
+}
+const logits = rawP.map((p) => Math.log(Math.max(p, 1e-6) / Math.max(1 - p, 1e-6)));
+function logLoss(t: number): number {
+  let sum = 0;
+  logits.forEach((z, i) => {
+    const p = 1 / (1 + Math.exp(-z / t));
+    sum -= val.females[i] ? Math.log(Math.max(p, 1e-12)) : Math.log(Math.max(1 - p, 1e-12));
+  });
+  return sum / logits.length;
+}
+let temperature = 1;
+for (let t = 0.5; t <= 4; t += 0.01) if (logLoss(t) < logLoss(temperature)) temperature = Number(t.toFixed(2));
+console.log(`gender temperature ${temperature} (val log loss ${logLoss(1).toFixed(4)} -> ${logLoss(temperature).toFixed(4)})`);
+
+// --- age: interval stretch so that `level` of val ages are covered -----------------------------
+const ratios: number[] = [];
+for (let s = 0; s < faces.length; s += 256) {
+  age.distributions(faces.slice(s, s + 256)).forEach((p, k) => {
+    const i = s + k;
+    const unit = summariseAgeDistribution(p, config.level, 1);
+    const truth = val.ages[i];
+    // The smallest stretch that would have covered this face.
+    const need = truth >= unit.value
+      ? (truth - unit.value) / Math.max(1e-6, unit.high - unit.value)
+      : (unit.value - truth) / Math.max(1e-6, unit.value - unit.low);
+    ratios.push(need);
+  });
+}
+ratios.sort((a, b) => a - b);
+const intervalScale = Number(ratios[Math.ceil(config.level * ratios.length) - 1].toFixed(4));
+console.log(`age interval scale ${intervalScale} for ${config.level * 100}% coverage on val (n=${ratios.length})`);
+
+for (const [task, calibration] of [['gender', { temperature }], ['age', { intervalLevel: config.level, intervalScale }]] as const) {
+  const path = join(modelDir, task, 'manifest.json');
+  const manifest = JSON.parse(readFileSync(path, 'utf8'));
+  manifest.calibration = { ...calibration, fittedOn: 'val', n: val.ages.length };
+  writeFileSync(path, JSON.stringify(manifest, null, 2));
+}
+console.log(`calibration written to ${modelDir}/{gender,age}/manifest.json`);

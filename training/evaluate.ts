@@ -1,0 +1,194 @@
+/**
+ * Step 5, evaluation on `test`: every figure of the model card, for our two models, the
+ * baseline row and (if measured) the face-api peer row; then models/metrics.json, the SVG
+ * plots and models/README.md.
+ *   npm run evaluate -- [--data=../shared/data] [--service=1]
+ * --service=1 also runs the serving path (JPEG decode -> detector -> crop) on every test chip.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join, resolve } from 'node:path';
+import { initBackend } from '../lib/backend.js';
+import { fileSystemHandler } from '../lib/modelIo.js';
+import { loadAgeModel, loadGenderModel } from '../lib/models.js';
+import { createAnalyzer } from '../lib/analyzer.js';
+import { loadConfig } from '../lib/config.js';
+import { loadFeatures } from './features.js';
+import type { FeatureSet } from './features.js';
+import { RACE_NAMES } from './data.js';
+import { parseOverrides } from './overrides.js';
+import { AGE_BANDS, accuracy, ageStats, expectedCalibrationError, pick, reliability, rocAuc, where } from './metrics.js';
+import { scatterSvg, calibrationSvg } from './plots.js';
+import { modelCard } from './modelCard.js';
+
+// --- config -------------------------------------------------------------------------------------
+const config = parseOverrides({
+  data: '../shared/data', // UTKFace folder (for the service-path run)
+  models: 'models', // our models and where metrics.json / README.md are written
+  baseline: '.cache/baseline', // the baseline run's export folder (training/train.ts --arch=baseline)
+  service: 1, // 1 = also evaluate the serving path on JPEGs (detect on and off)
+}, process.argv.slice(2));
+const modelDir = resolve(config.models);
+
+// --- our models on the cached test features ------------------------------------------------------
+await initBackend();
+const genderModel = await loadGenderModel({ modelDir: join(modelDir, 'gender') });
+const ageModel = await loadAgeModel({ modelDir: join(modelDir, 'age') });
+const test = loadFeatures(genderModel.manifest.spec, 'test');
+const n = test.ages.length;
+
+function facesOf(set: FeatureSet): Uint8Array[] {
+  const per = set.spec.size * set.spec.size * set.spec.channels;
+  return Array.from({ length: set.ages.length }, (_, i) => set.pixels.subarray(i * per, (i + 1) * per));
+}
+
+const faces = facesOf(test);
+const t0 = performance.now();
+const pFemale = new Float32Array(n);
+const agePred = new Float32Array(n);
+const ageLow = new Float32Array(n);
+const ageHigh = new Float32Array(n);
+for (let s = 0; s < n; s += 128) {
+  const batch = faces.slice(s, s + 128);
+  pFemale.set(genderModel.probabilities(batch), s);
+  ageModel.predict(batch).forEach((a, k) => { agePred[s + k] = a.value; ageLow[s + k] = a.low; ageHigh[s + k] = a.high; });
+}
+console.log(`predicted ${n} test faces in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+
+// --- figures per group ------------------------------------------------------------------------------
+function figures(idx: number[]) {
+  const female = pick(test.females, idx);
+  const p = pick(pFemale, idx);
+  const age = ageStats(pick(agePred, idx), pick(test.ages, idx), pick(ageLow, idx), pick(ageHigh, idx));
+  return {
+    n: idx.length,
+    gender: { accuracy: accuracy(p, female), auc: rocAuc(p, female), ece: expectedCalibrationError(p, female) },
+    age,
+  };
+}
+
+const all = [...Array(n).keys()];
+const groups: Record<string, number[]> = {
+  all,
+  female: where(n, (i) => test.females[i] === 1),
+  male: where(n, (i) => test.females[i] === 0),
+  ...Object.fromEntries(RACE_NAMES.map((name, r) => [name, where(n, (i) => test.races[i] === r)])),
+  ...Object.fromEntries(AGE_BANDS.map((b) => [`age ${b.name}`, where(n, (i) => test.ages[i] >= b.lo && test.ages[i] <= b.hi)])),
+  'age <= 60': where(n, (i) => test.ages[i] <= 60),
+};
+const byGroup = Object.fromEntries(Object.entries(groups).map(([name, idx]) => [name, figures(idx)]));
+
+/** MAE per age band inside a subgroup (the card's band x gender / race table). */
+const bandMae = Object.fromEntries(['all', 'female', 'male', ...RACE_NAMES].map((g) => [g,
+  Object.fromEntries(AGE_BANDS.map((b) => {
+    const idx = groups[g].filter((i) => test.ages[i] >= b.lo && test.ages[i] <= b.hi);
+    return [b.name, idx.length ? { n: idx.length, mae: ageStats(pick(agePred, idx), pick(test.ages, idx)).mae } : { n: 0, mae: null }];
+  }))]));
+
+const raceAccuracies = RACE_NAMES.map((name) => ({ name, ...byGroup[name] })).filter((g) => g.n >= 200);
+const accs = raceAccuracies.map((g) => g.gender.accuracy);
+const raceGap = { groups: raceAccuracies.map((g) => g.name), gapPoints: 100 * (Math.max(...accs) - Math.min(...accs)) };
+
+// --- baseline row (the original notebook's recipe, same split) ----------------------------------------
+async function baselineRow() {
+  const gDir = resolve(config.baseline, 'gender');
+  const aDir = resolve(config.baseline, 'age');
+  if (!existsSync(join(gDir, 'model.json')) || !existsSync(join(aDir, 'model.json'))) return null;
+  const gManifest = JSON.parse(readFileSync(join(gDir, 'manifest.json'), 'utf8'));
+  const aManifest = JSON.parse(readFileSync(join(aDir, 'manifest.json'), 'utf8'));
+  const set = loadFeatures(gManifest.spec, 'test');
+  const run = async (dir: string) => {
+    const model = await tf.loadLayersModel(fileSystemHandler(dir));
+    const out = new Float32Array(set.ages.length);
+    const bf = facesOf(set);
+    for (let s = 0; s < out.length; s += 256) {
+      const chunk = bf.slice(s, s + 256);
+      const per = chunk[0].length;
+      const data = new Float32Array(chunk.length * per);
+      chunk.forEach((f, k) => data.set(f, k * per));
+      const y = tf.tidy(() => model.predict(tf.tensor4d(data, [chunk.length, set.spec.size, set.spec.size, set.spec.channels])) as tf.Tensor);
+      out.set(y.dataSync(), s);
+      y.dispose();
+    }
+    model.dispose();
+    return out;
+  };
+  const bp = await run(gDir);
+  const ba = await run(aDir);
+  const le60 = where(set.ages.length, (i) => set.ages[i] <= 60);
+  return {
+    genderAccuracy: accuracy(bp, set.females),
+    genderAccuracyAgeLe60: accuracy(pick(bp, le60), pick(set.females, le60)),
+    ageMae: ageStats(ba, set.ages).mae,
+    ageMaeAgeLe60: ageStats(pick(ba, le60), pick(set.ages, le60)).mae,
+    parameters: { gender: gManifest.parameters, age: aManifest.parameters },
+    commands: { gender: gManifest.command, age: aManifest.command },
+    trainingSeconds: { gender: gManifest.trainingSeconds, age: aManifest.trainingSeconds },
+  };
+}
+const baseline = await baselineRow();
+
+// --- peer row (bench/faceApiPeer.ts writes it) --------------------------------------------------------
+const peerPath = resolve('bench/results/face-api-peer.json');
+const peer = existsSync(peerPath) ? JSON.parse(readFileSync(peerPath, 'utf8')) : null;
+
+// --- serving path: JPEG bytes through the analyzer, detect on and off ------------------------------------
+async function servicePath() {
+  const analyzer = await createAnalyzer({ ...loadConfig(), modelDir });
+  const dataDir = resolve(config.data);
+  const results = { on: { found: 0, correct: 0, absErr: 0, n: 0 }, off: { found: 0, correct: 0, absErr: 0, n: 0 } };
+  for (let i = 0; i < n; i++) {
+    const bytes = readFileSync(join(dataDir, 'utkface', test.files[i]));
+    for (const mode of ['on', 'off'] as const) {
+      const r = results[mode];
+      r.n++;
+      try {
+        const out = await analyzer.analyze(bytes, { detect: mode === 'on', maxFaces: 1 });
+        const face = out.faces[0];
+        r.found++;
+        if ((face.gender.value === 'female' ? 1 : 0) === test.females[i]) r.correct++;
+        r.absErr += Math.abs(face.age.value - test.ages[i]);
+      } catch {
+        // NO_FACE: counted as not found
+      }
+    }
+  }
+  const summary = (r: typeof results.on) => ({ n: r.n, faceFoundRate: r.found / r.n, genderAccuracy: r.correct / r.found, ageMae: r.absErr / r.found });
+  return { detectOn: summary(results.on), detectOff: summary(results.off) };
+}
+const service = config.service ? await servicePath() : null;
+
+// --- write artifacts ----------------------------------------------------------------------------------
+const manifests = {
+  gender: JSON.parse(readFileSync(join(modelDir, 'gender', 'manifest.json'), 'utf8')),
+  age: JSON.parse(readFileSync(join(modelDir, 'age', 'manifest.json'), 'utf8')),
+};
+const sizes = Object.fromEntries(['gender', 'age'].map((t) => [t, ['model.json', 'weights.bin', 'manifest.json']
+  .reduce((s, f) => s + readFileSync(join(modelDir, t, f)).length, 0)]));
+const metrics = {
+  split: 'test',
+  n,
+  test: byGroup.all,
+  byGroup,
+  ageBandMae: bandMae,
+  genderRaceGap: raceGap,
+  genderReliability: reliability(pFemale, test.females),
+  ageLe60: { mae: byGroup['age <= 60'].age.mae, genderAccuracy: byGroup['age <= 60'].gender.accuracy },
+  baseline,
+  peer,
+  service,
+  models: { gender: manifests.gender, age: manifests.age, bytes: sizes },
+  machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version, backend: tf.getBackend() },
+  evaluatedAt: new Date().toISOString(),
+};
+writeFileSync(join(modelDir, 'metrics.json'), JSON.stringify(metrics, (_, v) => (typeof v === 'number' ? Number(v.toFixed(5)) : v), 2));
+writeFileSync(join(modelDir, 'age-scatter.svg'), scatterSvg(Array.from(test.ages), Array.from(agePred)));
+writeFileSync(join(modelDir, 'gender-calibration.svg'), calibrationSvg(metrics.genderReliability));
+writeFileSync(join(modelDir, 'README.md'), modelCard(metrics));
+console.log(`wrote ${modelDir}/metrics.json, README.md and plots`);
+console.log(`evaluate split=test n=${n} gender_acc=${(100 * metrics.test.gender.accuracy).toFixed(2)}% auc=${metrics.test.gender.auc.toFixed(4)} ` +
+  `ece=${metrics.test.gender.ece.toFixed(4)} age_mae=${metrics.test.age.mae.toFixed(3)} age_mae_le60=${metrics.ageLe60.mae.toFixed(3)} ` +
+  `coverage80=${(100 * metrics.test.age.coverage).toFixed(1)}%`);
+
+export type Metrics = typeof metrics;

@@ -1,0 +1,87 @@
+/** Evaluation metrics as plain functions over arrays (no tensors). */
+
+const AGE_BANDS = [
+  { name: '0-12', lo: 0, hi: 12 },
+  { name: '13-19', lo: 13, hi: 19 },
+  { name: '20-39', lo: 20, hi: 39 },
+  { name: '40-59', lo: 40, hi: 59 },
+  { name: '60+', lo: 60, hi: 200 },
+] as const;
+
+function mean(xs: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < xs.length; i++) s += xs[i];
+  return xs.length ? s / xs.length : NaN;
+}
+
+function accuracy(pFemale: ArrayLike<number>, female: ArrayLike<number>): number {
+  let ok = 0;
+  for (let i = 0; i < pFemale.length; i++) if ((pFemale[i] >= 0.5 ? 1 : 0) === female[i]) ok++;
+  return ok / pFemale.length;
+}
+
+/** ROC AUC by the rank statistic (ties count half). */
+function rocAuc(scores: ArrayLike<number>, labels: ArrayLike<number>): number {
+  const idx = Array.from({ length: scores.length }, (_, i) => i).sort((a, b) => scores[a] - scores[b]);
+  let rankSumPos = 0;
+  let pos = 0;
+  for (let i = 0; i < idx.length;) {
+    let j = i;
+    while (j + 1 < idx.length && scores[idx[j + 1]] === scores[idx[i]]) j++;
+    const rank = (i + j) / 2 + 1;
+    for (let k = i; k <= j; k++) if (labels[idx[k]] === 1) { rankSumPos += rank; pos++; }
+    i = j + 1;
+  }
+  const neg = idx.length - pos;
+  return pos && neg ? (rankSumPos - pos * (pos + 1) / 2) / (pos * neg) : NaN;
+}
+
+/** Reliability bins of the predicted class's confidence (0.5..1), for ECE and the plot. */
+function reliability(pFemale: ArrayLike<number>, female: ArrayLike<number>, bins = 10) {
+  const stats = Array.from({ length: bins }, () => ({ n: 0, confidence: 0, correct: 0 }));
+  for (let i = 0; i < pFemale.length; i++) {
+    const conf = Math.max(pFemale[i], 1 - pFemale[i]);
+    const b = Math.min(bins - 1, Math.floor((conf - 0.5) * 2 * bins));
+    stats[b].n++;
+    stats[b].confidence += conf;
+    stats[b].correct += (pFemale[i] >= 0.5 ? 1 : 0) === female[i] ? 1 : 0;
+  }
+  return stats.map((s) => ({ n: s.n, confidence: s.n ? s.confidence / s.n : NaN, accuracy: s.n ? s.correct / s.n : NaN }));
+}
+
+/** Expected calibration error over 10 equal-width confidence bins. */
+function expectedCalibrationError(pFemale: ArrayLike<number>, female: ArrayLike<number>): number {
+  const n = pFemale.length;
+  return reliability(pFemale, female).reduce((e, b) => (b.n ? e + (b.n / n) * Math.abs(b.accuracy - b.confidence) : e), 0);
+}
+
+interface AgeStats { n: number; mae: number; rmse: number; within5: number; coverage: number; meanWidth: number }
+
+function ageStats(pred: ArrayLike<number>, truth: ArrayLike<number>, low?: ArrayLike<number>, high?: ArrayLike<number>): AgeStats {
+  let abs = 0; let sq = 0; let w5 = 0; let covered = 0; let width = 0;
+  for (let i = 0; i < pred.length; i++) {
+    const e = pred[i] - truth[i];
+    abs += Math.abs(e); sq += e * e;
+    if (Math.abs(e) <= 5) w5++;
+    if (low && high) {
+      if (truth[i] >= low[i] && truth[i] <= high[i]) covered++;
+      width += high[i] - low[i];
+    }
+  }
+  const n = pred.length;
+  return { n, mae: abs / n, rmse: Math.sqrt(sq / n), within5: w5 / n, coverage: low ? covered / n : NaN, meanWidth: low ? width / n : NaN };
+}
+
+/** Indices of rows matching a predicate. */
+function where(n: number, keep: (i: number) => boolean): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) if (keep(i)) out.push(i);
+  return out;
+}
+
+function pick<T extends ArrayLike<number>>(xs: T, idx: number[]): number[] {
+  return idx.map((i) => xs[i]);
+}
+
+export { AGE_BANDS, mean, accuracy, rocAuc, reliability, expectedCalibrationError, ageStats, where, pick };
+export type { AgeStats };

@@ -1,0 +1,140 @@
+/** Renders models/README.md, the model card, from the figures evaluate.ts computed. */
+import { existsSync, readFileSync } from 'node:fs';
+import { RACE_NAMES } from './data.js';
+import { AGE_BANDS } from './metrics.js';
+
+/* eslint-disable @typescript-eslint/no-explicit-any -- the card reads a plain JSON object */
+type Figures = any;
+
+const pct = (x: number | null | undefined, d = 1) => (x == null || Number.isNaN(x) ? 'n/a' : `${(100 * x).toFixed(d)}%`);
+const yrs = (x: number | null | undefined, d = 2) => (x == null || Number.isNaN(x) ? 'n/a' : x.toFixed(d));
+const minutes = (s: number | undefined) => (s == null ? 'n/a' : `${(s / 60).toFixed(0)} min`);
+
+function groupTable(m: Figures): string {
+  const names = ['all', 'female', 'male', ...RACE_NAMES, ...AGE_BANDS.map((b) => `age ${b.name}`)];
+  const rows = names.map((g) => {
+    const f = m.byGroup[g];
+    return `| ${g} | ${f.n} | ${pct(f.gender.accuracy)} | ${yrs(f.gender.auc, 3)} | ${yrs(f.gender.ece, 3)} | ${yrs(f.age.mae)} | ${yrs(f.age.rmse)} | ${pct(f.age.within5)} | ${pct(f.age.coverage)} |`;
+  });
+  return ['| group | n | gender acc | AUC | ECE | age MAE | age RMSE | within 5 y | 80% range coverage |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|', ...rows].join('\n');
+}
+
+function bandTable(m: Figures): string {
+  const groups = ['all', 'female', 'male', ...RACE_NAMES];
+  const header = `| age band | ${groups.join(' | ')} |`;
+  const rows = AGE_BANDS.map((b) => `| ${b.name} | ${groups.map((g) => {
+    const cell = m.ageBandMae[g][b.name];
+    return cell.n ? `${yrs(cell.mae, 1)} (n=${cell.n})` : 'n/a';
+  }).join(' | ')} |`);
+  return [header, `|---|${groups.map(() => '---:').join('|')}|`, ...rows].join('\n');
+}
+
+function verifySection(): string {
+  const path = 'models/verify-metrics.json';
+  if (!existsSync(path)) return 'Not measured yet: run `npx tsx training/verifyEval.ts`.';
+  const v = JSON.parse(readFileSync(path, 'utf8'));
+  return `Measured by \`${v.command ?? 'npx tsx training/verifyEval.ts'}\` on ${v.n ?? 'the'} \`test\` chips (detector on, default thresholds):\n\n` +
+    '```json\n' + JSON.stringify(v.results ?? v, null, 2) + '\n```';
+}
+
+function modelCard(m: Figures): string {
+  const g = m.models.gender;
+  const a = m.models.age;
+  const b = m.baseline;
+  const p = m.peer;
+  const s = m.service;
+  const totalBytes = m.models.bytes.gender + m.models.bytes.age;
+  return `# Model card: age and gender estimation (UTKFace, tfjs)
+
+Two small convolutional networks we train ourselves in TypeScript on the tfjs wasm backend:
+a **gender** binary classifier (\`gender/\`) and an **age** estimator (\`age/\`). They run on a
+face crop; the service finds faces with BlazeFace first (\`blazeface/\`, MIT, not ours).
+
+> **Licence of the training data.** UTKFace is available for **non-commercial research
+> purposes only**. These weights are derived from it and inherit that restriction: do not use
+> them commercially. The code is separate from the weights.
+
+## Data
+
+UTKFace "aligned & cropped" chips (200x200 RGB), 23,705 labelled faces, with the fixed split of
+\`utkface.csv\` (sha1(file name) mod 10: 18,986 train / 2,363 val / 2,356 test). Labels: age
+1-116, binary sex as annotated (female/male), race (White, Black, Asian, Indian, Others). All
+figures below are on **test** (n=${m.n}); calibration and model selection used **val** only.
+
+## Models
+
+| | gender | age |
+|---|---|---|
+| input | ${g.spec.size}x${g.spec.size}x${g.spec.channels} bytes, rescaled in-graph | ${a.spec.size}x${a.spec.size}x${a.spec.channels} |
+| architecture | stride-2 stem + 4 VGG blocks (${g.config?.widths}), ${g.config?.convsPerBlock} conv3x3+ReLU per block, max-pool, GAP, dropout ${g.config?.dropout}, sigmoid | same trunk, softmax over ages 0-116 (label-distribution learning: KL to a Gaussian label + ${a.config?.ageL1Weight} x L1 on the expected age) |
+| parameters | ${g.parameters} | ${a.parameters} |
+| file size (float16 weights) | ${(m.models.bytes.gender / 1024).toFixed(0)} KiB | ${(m.models.bytes.age / 1024).toFixed(0)} KiB |
+| training | ${g.config?.epochs} epochs, best on val at epoch ${g.bestEpoch}, ${minutes(g.trainingSeconds)} | ${a.config?.epochs} epochs, best at epoch ${a.bestEpoch}, ${minutes(a.trainingSeconds)} |
+| command | \`${g.command}\` | \`${a.command}\` |
+| seed | ${g.config?.seed} | ${a.config?.seed} |
+| calibration (val) | temperature ${g.calibration?.temperature} | ${pct(a.calibration?.intervalLevel, 0)} range stretch x${a.calibration?.intervalScale} |
+
+Both together: ${(totalBytes / 1024 / 1024).toFixed(2)} MiB. Training: Adam, batch ${g.config?.batch}, peak LR ${g.config?.lr} with a
+one-epoch warm-up and cosine decay, augmentation (flip, +-6% shift, 0.9-1.1 scale, +-10 deg
+rotation, brightness +-20, contrast 0.8-1.2). Machine: ${m.machine.cpu}, one core per model
+(${m.machine.cores} cores, both models trained at once), Node ${m.machine.node}, tfjs wasm with
+our fast conv-gradient kernels (\`training/wasmKernels.ts\`). Features: \`npm run features\`;
+calibration: \`npm run calibrate\`; this card: \`npm run evaluate\`.
+
+## Results on test
+
+| model | gender acc (all ages) | age MAE (all ages) | age MAE (ages <= 60) | gender acc (ages <= 60) |
+|---|---:|---:|---:|---:|
+| **ours** | **${pct(m.test.gender.accuracy, 2)}** | **${yrs(m.test.age.mae)}** | ${yrs(m.ageLe60.mae)} | ${pct(m.ageLe60.genderAccuracy, 2)} |
+| baseline: original notebook recipe, retrained on our split | ${b ? pct(b.genderAccuracy, 2) : 'n/a'} | ${b ? yrs(b.ageMae) : 'n/a'} | ${b ? yrs(b.ageMaeAgeLe60) : 'n/a'} | ${b ? pct(b.genderAccuracyAgeLe60, 2) : 'n/a'} |
+| peer: @vladmandic/face-api ageGenderNet (our run, wasm) | ${p ? pct(p.gender?.accuracy, 2) : 'not measured'} | ${p ? yrs(p.age?.mae) : 'n/a'} | ${p?.ageLe60 ? yrs(p.ageLe60.mae) : 'n/a'} | ${p?.ageLe60?.genderAccuracy ? pct(p.ageLe60.genderAccuracy, 2) : 'n/a'} |
+
+- Gender: ROC AUC ${yrs(m.test.gender.auc, 4)}, expected calibration error ${yrs(m.test.gender.ece, 4)} (10 bins).
+- Age: RMSE ${yrs(m.test.age.rmse)} years, ${pct(m.test.age.within5)} within 5 years.
+- Age range: the nominal ${pct(a.calibration?.intervalLevel, 0)} interval \`[low, high]\` covers **${pct(m.test.age.coverage)}** of test ages (mean width ${yrs(m.test.age.meanWidth, 1)} years).
+- Gender accuracy gap between race groups with 200+ test faces (${m.genderRaceGap.groups.join(', ')}): **${yrs(m.genderRaceGap.gapPoints, 1)} points**.
+- Baseline: conv32-BN-maxpool-conv64-maxpool-dense64-dropout0.5 on 48x48 grayscale; SGD + binary cross-entropy (gender), Adam + MSE (age, trained on ages <= 60, as the original). ${b ? `Commands: \`${b.commands.gender}\`, \`${b.commands.age}\`.` : ''}
+- The peer was trained on UTKFace and may have seen these test images; its row is an upper bound for it.
+${s ? `- Serving path (JPEG -> decode -> detector -> crop -> models) on the same chips: face found in ${pct(s.detectOn.faceFoundRate, 2)}; detect on: gender ${pct(s.detectOn.genderAccuracy, 2)}, age MAE ${yrs(s.detectOn.ageMae)}; detect off: gender ${pct(s.detectOff.genderAccuracy, 2)}, age MAE ${yrs(s.detectOff.ageMae)}.` : ''}
+
+### By group
+
+${groupTable(m)}
+
+### Age MAE by band, gender and race (years)
+
+${bandTable(m)}
+
+### Plots
+
+![Predicted vs true age](age-scatter.svg) ![Gender calibration](gender-calibration.svg)
+
+## Document-verification decisions
+
+${verifySection()}
+
+## Intended use
+
+- Research, prototyping and aggregate analytics on consenting subjects, and as **one weak
+  signal** in document verification, where a human reviews anything \`inconsistent\` or
+  \`inconclusive\`.
+- Always read the range and confidence, not only the point estimate: a 30-year-old is
+  routinely estimated anywhere from 22 to 40.
+
+## Must not be used for
+
+- Any commercial purpose (UTKFace licence).
+- Deciding anything about a person on its own: access to services, age-gating of minors
+  without another check, hiring, policing, immigration, credit or insurance.
+- Inferring gender identity: the model predicts the binary sex label annotated in UTKFace
+  from appearance; it says nothing about how a person identifies.
+- Surveillance, tracking or identifying people; processing faces without a lawful basis and
+  consent.
+- Faces unlike the training data: children under 5 and adults over 80 have large errors;
+  profile views, occlusions, heavy make-up, low light and non-photographic images are not
+  represented; errors differ by group as the tables above show.
+`;
+}
+
+export { modelCard };

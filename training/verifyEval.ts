@@ -1,0 +1,126 @@
+/**
+ * How often lib/verify.ts decides right on the test split: the analyzer (detection on) runs once
+ * per chip, then `decideVerification` with the default thresholds judges true and false claims.
+ *   npx tsx training/verifyEval.ts [--data=../shared/data] [--limit=N] [--out=models/verify-metrics.json]
+ * Writes the metrics JSON and prints a markdown table, then one summary line.
+ *
+ * Claims: "true" claims the labelled age and sex together (the real use); the false claims
+ * change one attribute and claim only that one, so the row measures that check alone (with a
+ * true second attribute, a wrongly flagged true attribute would count as "caught").
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { createAnalyzer } from '../lib/analyzer.js';
+import type { FaceResult } from '../lib/analyzer.js';
+import { getConfig } from '../lib/config.js';
+import { AppError } from '../lib/errors.js';
+import { decideVerification, thresholdsFrom } from '../lib/verify.js';
+import type { Decision, ResolvedClaim } from '../lib/verify.js';
+import { loadRows } from './data.js';
+import type { FaceRow } from './data.js';
+import { parseOverrides } from './overrides.js';
+import { mulberry32, shuffleInPlace } from './random.js';
+
+// --- config -----------------------------------------------------------------
+const defaults = {
+  data: '../shared/data', // folder with utkface.csv and utkface/
+  limit: 0, // chips to evaluate, a seeded random sample of the test split; 0 = all
+  seed: 1337, // sampling seed for --limit
+  out: 'models/verify-metrics.json', // metrics artifact
+};
+const opts = parseOverrides(defaults, process.argv.slice(2));
+if (!Number.isInteger(opts.limit) || opts.limit < 0) throw new Error(`--limit must be a non-negative integer, got ${opts.limit}`);
+
+/** Each scenario turns a labelled row into a claim, or undefined when it does not apply (a negative age). */
+const SCENARIOS: { name: string; truth: boolean; claim: (row: FaceRow) => ResolvedClaim | undefined }[] = [
+  { name: 'true age + sex', truth: true, claim: (r) => ({ age: r.age, gender: r.gender }) },
+  { name: 'true age only', truth: true, claim: (r) => ({ age: r.age }) },
+  { name: 'true sex only', truth: true, claim: (r) => ({ gender: r.gender }) },
+  { name: 'age +10', truth: false, claim: (r) => ({ age: r.age + 10 }) },
+  { name: 'age -10', truth: false, claim: (r) => (r.age >= 10 ? { age: r.age - 10 } : undefined) },
+  { name: 'age +20', truth: false, claim: (r) => ({ age: r.age + 20 }) },
+  { name: 'age -20', truth: false, claim: (r) => (r.age >= 20 ? { age: r.age - 20 } : undefined) },
+  { name: 'other sex', truth: false, claim: (r) => ({ gender: r.gender === 'female' ? 'male' : 'female' }) },
+];
+/** Rows merged into one reported line (both directions of the same lie). */
+const MERGED = [{ name: 'age ±10', parts: ['age +10', 'age -10'] }, { name: 'age ±20', parts: ['age +20', 'age -20'] }];
+/** The issue's targets: [row, which share, comparison, bound]. */
+const TARGETS = [
+  { row: 'true age + sex', share: 'inconsistent', max: 0.05, label: 'true claims wrongly inconsistent <= 5%' },
+  { row: 'age ±20', share: 'inconsistent', min: 0.9, label: '20 years off caught >= 90%' },
+  { row: 'other sex', share: 'inconsistent', min: 0.9, label: 'wrong sex caught >= 90%' },
+] as const;
+
+// --- inputs -----------------------------------------------------------------
+const dir = resolve(opts.data);
+const all = loadRows(dir).filter((r) => r.split === 'test');
+const rows = opts.limit > 0 ? shuffleInPlace([...all], mulberry32(opts.seed)).slice(0, opts.limit) : all;
+const config = getConfig();
+const thresholds = thresholdsFrom(config);
+const analyzer = await createAnalyzer(config);
+console.error(`verifyEval: ${rows.length} of ${all.length} test chips from ${dir}, models ${analyzer.modelVersion}`);
+
+// --- work: analyse each chip once, then judge every scenario's claim ------------------
+type Counts = { n: number } & Record<Decision, number>;
+const empty = (): Counts => ({ n: 0, consistent: 0, inconsistent: 0, inconclusive: 0 });
+const counts = new Map(SCENARIOS.map((s) => [s.name, empty()]));
+const faceCounts = { none: 0, one: 0, multiple: 0, lowDetectionScore: 0, lowGenderConfidence: 0, analyzerErrors: 0 };
+const started = performance.now();
+for (const [i, row] of rows.entries()) {
+  let faces: FaceResult[];
+  try {
+    faces = (await analyzer.analyze(readFileSync(join(dir, 'utkface', row.file)), { detect: true })).faces;
+  } catch (error) {
+    if (!(error instanceof AppError && error.code === 'NO_FACE')) {
+      faceCounts.analyzerErrors++;
+      console.error(`${row.file}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    faces = [];
+  }
+  faceCounts[faces.length === 0 ? 'none' : faces.length === 1 ? 'one' : 'multiple']++;
+  if (faces.length === 1 && faces[0].detectionScore !== null && faces[0].detectionScore < thresholds.minDetectionScore) faceCounts.lowDetectionScore++;
+  if (faces.length === 1 && faces[0].gender.confidence < thresholds.minGenderConfidence) faceCounts.lowGenderConfidence++;
+  for (const scenario of SCENARIOS) {
+    const claim = scenario.claim(row);
+    if (!claim) continue;
+    const c = counts.get(scenario.name)!;
+    c.n++;
+    c[decideVerification(faces, claim, thresholds).decision]++;
+  }
+  if ((i + 1) % 100 === 0) console.error(`  ${i + 1}/${rows.length} (${((performance.now() - started) / (i + 1)).toFixed(0)} ms/chip)`);
+}
+for (const merged of MERGED) {
+  const sum = empty();
+  for (const part of merged.parts) for (const k of ['n', 'consistent', 'inconsistent', 'inconclusive'] as const) sum[k] += counts.get(part)![k];
+  counts.set(merged.name, sum);
+}
+
+// --- write the artifact and the report ------------------------------------------
+const share = (c: Counts, k: Decision) => (c.n === 0 ? 0 : Number((c[k] / c.n).toFixed(4)));
+const scenarios = Object.fromEntries([...counts].map(([name, c]) => [name, {
+  truth: SCENARIOS.find((s) => s.name === name)?.truth ?? false, n: c.n,
+  consistent: share(c, 'consistent'), inconsistent: share(c, 'inconsistent'), inconclusive: share(c, 'inconclusive'),
+}]));
+const targets = TARGETS.map((t) => {
+  const value = scenarios[t.row][t.share];
+  return { target: t.label, value, met: 'max' in t ? value <= t.max : value >= t.min };
+});
+const metrics = {
+  split: 'test', chips: rows.length, ofChips: all.length, sampleSeed: opts.limit > 0 ? opts.seed : null,
+  modelVersion: analyzer.modelVersion, detect: true, thresholds, faces: faceCounts, scenarios, targets,
+};
+writeFileSync(resolve(opts.out), `${JSON.stringify(metrics, null, 2)}\n`);
+
+const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+console.log(`Verify decisions on ${rows.length} test chips (models ${analyzer.modelVersion}; tolerance ±${thresholds.ageTolerance} y, gender >= ${thresholds.minGenderConfidence}, detection >= ${thresholds.minDetectionScore})\n`);
+console.log('| claim | n | consistent | inconsistent | inconclusive |');
+console.log('| --- | ---: | ---: | ---: | ---: |');
+for (const [name, s] of Object.entries(scenarios)) {
+  const mark = (k: 'consistent' | 'inconsistent') => (s.truth === (k === 'consistent') ? `**${pct(s[k])}**` : pct(s[k]));
+  console.log(`| ${name}${s.truth ? ' (true)' : ' (false)'} | ${s.n} | ${mark('consistent')} | ${mark('inconsistent')} | ${pct(s.inconclusive)} |`);
+}
+console.log('\n| target | value | met |\n| --- | ---: | :---: |');
+for (const t of targets) console.log(`| ${t.target} | ${pct(t.value)} | ${t.met ? 'yes' : 'NO'} |`);
+console.log(`\nfaces per chip: none ${faceCounts.none}, one ${faceCounts.one}, several ${faceCounts.multiple}; one face but low detection score ${faceCounts.lowDetectionScore}, low gender confidence ${faceCounts.lowGenderConfidence}; analyzer errors ${faceCounts.analyzerErrors}`);
+console.log(`wrote ${opts.out}`);
+console.log(`verify n=${rows.length} true_inconsistent=${pct(scenarios['true age + sex'].inconsistent)} age20_caught=${pct(scenarios['age ±20'].inconsistent)} sex_caught=${pct(scenarios['other sex'].inconsistent)} true_inconclusive=${pct(scenarios['true age + sex'].inconclusive)} targets_met=${targets.filter((t) => t.met).length}/${targets.length}`);
