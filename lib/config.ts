@@ -69,7 +69,7 @@ function loadConfig() {
     s3InputPrefix, // key prefix the S3 trigger processes; other keys are ignored
     s3ResultsPrefix, // key prefix for results/<key>.json and results/<key>.error.json; never overlaps the input prefix
     s3ResultsBucket: stringFromEnv('S3_RESULTS_BUCKET', ''), // bucket for result records; empty = the uploaded object's bucket
-    s3Endpoint: stringFromEnv('S3_ENDPOINT', ''), // URL of a local S3 server (path-style); empty = AWS
+    s3Endpoint: stringFromEnv('AWS_ENDPOINT_URL_S3', ''), // URL of a local S3 server (the SDK's own variable; we add path-style); empty = AWS
   });
 }
 

@@ -70,9 +70,9 @@ function decodeS3Key(encodedKey: string): string {
   return decodeURIComponent(encodedKey.replace(/\+/g, ' '));
 }
 
-/** The inverse, as S3 encodes keys in event notifications ('/' kept, spaces as '+'). */
+/** The inverse, as S3 encodes keys in event notifications ('/' kept, spaces as '+', "(" as %28). */
 function encodeS3Key(key: string): string {
-  return encodeURIComponent(key).replace(/%2F/g, '/').replace(/%20/g, '+');
+  return encodeURIComponent(key).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`).replace(/%2F/g, '/').replace(/%20/g, '+');
 }
 
 function resultKeyFor(key: string, resultsPrefix: string, kind: 'result' | 'error'): string {

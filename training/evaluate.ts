@@ -21,6 +21,7 @@ import { parseOverrides } from './overrides.js';
 import { AGE_BANDS, accuracy, ageStats, expectedCalibrationError, pick, reliability, rocAuc, where } from './metrics.js';
 import { scatterSvg, calibrationSvg } from './plots.js';
 import { modelCard } from './modelCard.js';
+import { scoreSample } from './ciSample.js';
 
 // --- config -------------------------------------------------------------------------------------
 const config = parseOverrides({
@@ -159,6 +160,9 @@ async function servicePath() {
 }
 const service = config.service ? await servicePath() : null;
 
+// The exact figures npm test recomputes on its fixed sample (test/lib/modelAccuracy.test.ts).
+const ciSample = await scoreSample(resolve(config.data), genderModel, ageModel);
+
 // --- write artifacts ----------------------------------------------------------------------------------
 const manifests = {
   gender: JSON.parse(readFileSync(join(modelDir, 'gender', 'manifest.json'), 'utf8')),
@@ -178,6 +182,7 @@ const metrics = {
   baseline,
   peer,
   service,
+  ciSample,
   models: { gender: manifests.gender, age: manifests.age, bytes: sizes },
   machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version, backend: tf.getBackend() },
   evaluatedAt: new Date().toISOString(),

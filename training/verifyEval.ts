@@ -24,7 +24,8 @@ import { mulberry32, shuffleInPlace } from './random.js';
 // --- config -----------------------------------------------------------------
 const defaults = {
   data: '../shared/data', // folder with utkface.csv and utkface/
-  limit: 0, // chips to evaluate, a seeded random sample of the test split; 0 = all
+  split: 'test', // report on test; use val to tune the VERIFY_* thresholds
+  limit: 0, // chips to evaluate, a seeded random sample of the split; 0 = all
   seed: 1337, // sampling seed for --limit
   out: 'models/verify-metrics.json', // metrics artifact
 };
@@ -53,7 +54,8 @@ const TARGETS = [
 
 // --- inputs -----------------------------------------------------------------
 const dir = resolve(opts.data);
-const all = loadRows(dir).filter((r) => r.split === 'test');
+if (!['val', 'test'].includes(opts.split)) throw new Error('--split must be val or test');
+const all = loadRows(dir).filter((r) => r.split === opts.split);
 const rows = opts.limit > 0 ? shuffleInPlace([...all], mulberry32(opts.seed)).slice(0, opts.limit) : all;
 const config = getConfig();
 const thresholds = thresholdsFrom(config);
@@ -106,7 +108,7 @@ const targets = TARGETS.map((t) => {
   return { target: t.label, value, met: 'max' in t ? value <= t.max : value >= t.min };
 });
 const metrics = {
-  split: 'test', chips: rows.length, ofChips: all.length, sampleSeed: opts.limit > 0 ? opts.seed : null,
+  split: opts.split, chips: rows.length, ofChips: all.length, sampleSeed: opts.limit > 0 ? opts.seed : null,
   modelVersion: analyzer.modelVersion, detect: true, thresholds, faces: faceCounts, scenarios, targets,
 };
 writeFileSync(resolve(opts.out), `${JSON.stringify(metrics, null, 2)}\n`);

@@ -113,16 +113,13 @@ const conv2DBackpropInput: KernelFunc = ({ inputs, backend, attrs }) => {
   return out;
 };
 
-let registered = false;
-
-/** Replaces the wasm backend's conv gradient kernels with the fast versions (idempotent). */
+/** Replaces the wasm backend's conv gradient kernels with the fast versions. */
 function registerFastConvGradients(): void {
-  if (registered) return;
+  if (tf.getKernel('Conv2DBackpropInput', 'wasm')?.kernelFunc === conv2DBackpropInput) return;
   if (tf.getKernel('Conv2DBackpropInput', 'wasm')) tf.unregisterKernel('Conv2DBackpropInput', 'wasm');
   if (tf.getKernel('Conv2DBackpropFilter', 'wasm')) tf.unregisterKernel('Conv2DBackpropFilter', 'wasm');
   tf.registerKernel({ kernelName: 'Conv2DBackpropFilter', backendName: 'wasm', kernelFunc: conv2DBackpropFilter });
   tf.registerKernel({ kernelName: 'Conv2DBackpropInput', backendName: 'wasm', kernelFunc: conv2DBackpropInput });
-  registered = true;
 }
 
 export { registerFastConvGradients, conv2DBackpropFilter, conv2DBackpropInput };

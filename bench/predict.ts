@@ -1,0 +1,30 @@
+/**
+ * Model inference only: both of our models on one face crop (batch 1), warm, on wasm.
+ * Target: <= 5 ms median for both together.
+ *   npx tsx bench/predict.ts [--n=300]
+ */
+import { join } from 'node:path';
+import { initBackend } from '../lib/backend.js';
+import { getConfig } from '../lib/config.js';
+import { loadAgeModel, loadGenderModel } from '../lib/models.js';
+import { parseOverrides } from '../training/overrides.js';
+
+const config = parseOverrides({ n: 300, warmup: 30 }, process.argv.slice(2));
+await initBackend();
+const modelDir = getConfig().modelDir;
+const age = await loadAgeModel({ modelDir: join(modelDir, 'age') });
+const gender = await loadGenderModel({ modelDir: join(modelDir, 'gender') });
+const { size, channels } = age.manifest.spec;
+const face = new Uint8Array(size * size * channels).map((_, i) => (i * 37) % 256);
+
+const times: number[] = [];
+for (let i = 0; i < config.warmup + config.n; i++) {
+  const t0 = performance.now();
+  age.predict([face]);
+  gender.predict([face]);
+  if (i >= config.warmup) times.push(performance.now() - t0);
+}
+times.sort((a, b) => a - b);
+const q = (p: number) => times[Math.min(times.length - 1, Math.floor(p * times.length))].toFixed(2);
+console.log(`bench=predict backend=wasm models=age+gender n=${config.n} p50_ms=${q(0.5)} p95_ms=${q(0.95)} ` +
+  `rss_mb=${(process.memoryUsage().rss / 2 ** 20).toFixed(0)}`);

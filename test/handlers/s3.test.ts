@@ -1,0 +1,111 @@
+/**
+ * The s3 function end to end on real parts: objects go into serverless-s3-local's s3rver with
+ * the AWS SDK; its ObjectCreated notification runs the bundled handler in serverless-offline,
+ * which reads and writes s3rver through the SDK. Re-delivery and multi-record events are sent
+ * through the Lambda invoke endpoint, with keys URL-encoded as S3 encodes them (s3rver's own
+ * notifications carry raw keys, so they cannot show the decoding).
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { CreateBucketCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { encodeS3Key } from '../../lib/s3Results.js';
+import { BUCKET, chip, greyPng, invoke, listKeys, readText, s3, waitFor } from './localAws.js';
+
+const run = `t${Date.now().toString(36)}`;
+/** Uploads under the input prefix and the record each must produce. */
+const UPLOADS = {
+  [`uploads/${run}/face.jpg`]: { record: 'json' },
+  [`uploads/${run}/my photo été 😀 (1).jpg`]: { record: 'json' },
+  [`uploads/${run}/notes.txt`]: { record: 'error', code: 'UNSUPPORTED_IMAGE' },
+  [`uploads/${run}/wall.png`]: { record: 'error', code: 'NO_FACE' },
+  [`uploads/${run}/huge.jpg`]: { record: 'error', code: 'IMAGE_TOO_LARGE' },
+} as const;
+const OUTSIDE = `other/${run}/face.jpg`;
+const resultKey = (key: string) => `results/${key}.${UPLOADS[key].record === 'json' ? 'json' : 'error.json'}`;
+
+async function put(key: string, body: Uint8Array | string, bucket = BUCKET): Promise<string> {
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+  return (await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }))).ETag!.replace(/"/g, '');
+}
+
+/** An S3 notification record as AWS sends it: URL-encoded key, bare ETag. */
+function s3Record(key: string, eTag: string, size: number, bucket = BUCKET) {
+  return {
+    eventVersion: '2.1', eventSource: 'aws:s3', awsRegion: 'us-east-1', eventTime: new Date().toISOString(), eventName: 'ObjectCreated:Put',
+    s3: { s3SchemaVersion: '1.0', configurationId: 'test', bucket: { name: bucket, arn: `arn:aws:s3:::${bucket}` }, object: { key: encodeS3Key(key), size, eTag, sequencer: '0' } },
+  };
+}
+
+describe('s3 handler', () => {
+  const bodies: Record<string, Uint8Array | string> = {};
+  const eTags: Record<string, string> = {};
+  const firstRecords: Record<string, string> = {};
+
+  beforeAll(async () => {
+    bodies[`uploads/${run}/face.jpg`] = chip('man');
+    bodies[`uploads/${run}/my photo été 😀 (1).jpg`] = chip('youngWoman');
+    bodies[`uploads/${run}/notes.txt`] = 'not an image';
+    bodies[`uploads/${run}/wall.png`] = await greyPng();
+    bodies[`uploads/${run}/huge.jpg`] = new Uint8Array(15 * 1024 * 1024 + 1); // MAX_S3_IMAGE_BYTES + 1
+    bodies[OUTSIDE] = chip('man');
+    for (const [key, body] of Object.entries(bodies)) eTags[key] = await put(key, body);
+  });
+
+  it('writes exactly one record per upload through the S3 trigger, and none for other prefixes', async () => {
+    const expected = Object.keys(UPLOADS).map(resultKey).sort();
+    const keys = await waitFor(async () => {
+      const found = await listKeys(`results/uploads/${run}/`);
+      return found.length >= expected.length ? found : undefined;
+    }, 90_000);
+    expect(keys).toEqual(expected);
+    // Give a looping trigger time to show itself: nothing more may appear.
+    await new Promise((r) => setTimeout(r, 3_000));
+    expect(await listKeys(`results/uploads/${run}/`)).toEqual(expected);
+    expect(await listKeys(`results/other/${run}/`)).toEqual([]);
+    expect(await listKeys('results/results/')).toEqual([]);
+    for (const key of expected) firstRecords[key] = await readText(key);
+  });
+
+  it('records faces, and error codes for a non-image, no face and an oversize object', async () => {
+    for (const [key, want] of Object.entries(UPLOADS)) {
+      const record = JSON.parse(firstRecords[resultKey(key)]);
+      expect(record.source).toMatchObject({ bucket: BUCKET, key, eTag: eTags[key] });
+      if (want.record === 'json') {
+        expect(record.faces).toHaveLength(1);
+        expect(record.faces[0].age.value).toBeGreaterThan(0);
+        expect(record.modelVersion).toMatch(/^age-\w+\+gender-\w+$/);
+        expect(record).not.toHaveProperty('timingsMs');
+      } else {
+        expect(record.error.code).toBe(want.code);
+      }
+    }
+  });
+
+  it('gives identical records when the event is delivered again with several URL-encoded records', async () => {
+    const keys = [...Object.keys(UPLOADS), OUTSIDE];
+    const event = { Records: keys.map((k) => s3Record(k, eTags[k], typeof bodies[k] === 'string' ? bodies[k].length : bodies[k].byteLength)) };
+    expect(event.Records[1].s3.object.key).toBe(`uploads/${run}/my+photo+%C3%A9t%C3%A9+%F0%9F%98%80+%281%29.jpg`);
+    const { functionError, payload } = await invoke('s3', event);
+    expect(functionError).toBeUndefined();
+    expect(payload.records.map((r: { outcome: string }) => r.outcome)).toEqual(['result', 'result', 'error', 'error', 'error', 'ignored']);
+    for (const [key, text] of Object.entries(firstRecords)) expect(await readText(key)).toBe(text);
+    expect(await listKeys(`results/uploads/${run}/`)).toEqual(Object.keys(firstRecords).sort());
+  });
+
+  it('fails the invocation for a record it cannot record, after recording the others', async () => {
+    // A bucket without a trigger, so only this invocation writes its results.
+    const quiet = `face-age-gender-quiet-${run}`;
+    await s3.send(new CreateBucketCommand({ Bucket: quiet }));
+    const key = `uploads/${run}/face.jpg`;
+    const eTag = await put(key, chip('man'), quiet);
+    const malformed = s3Record(key, eTag, 1, quiet);
+    malformed.s3.object.key = 'uploads/%E0%A4%A.jpg';
+    const { functionError, payload } = await invoke('s3', { Records: [malformed, s3Record(key, eTag, 1, quiet)] });
+    expect(functionError).toBe('Unhandled');
+    expect(payload.errorMessage).toMatch(/1 of 2 records could not be recorded/);
+    expect(await listKeys('results/', quiet)).toEqual([`results/${key}.json`]);
+  });
+
+  it('fails an event that is not an S3 notification', async () => {
+    expect((await invoke('s3', { hello: 'world' })).functionError).toBe('Unhandled');
+  });
+});

@@ -1,0 +1,70 @@
+/**
+ * The verify function through serverless-offline's Lambda invoke endpoint (the AWS SDK's
+ * InvokeCommand), with inline images and with S3 references into serverless-s3-local.
+ * Decisions that depend on how good the models are stay loose; the ones fixed by the rules
+ * (no face, two faces, an absurd age) are exact.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { BUCKET, chip, greyPng, invoke, s3, twoFacesPng } from './localAws.js';
+
+const run = `v${Date.now().toString(36)}`;
+const faceKey = `uploads/verify-${run}/face photo.jpg`;
+
+describe('verify handler', () => {
+  beforeAll(async () => {
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: faceKey, Body: chip('youngWoman') }));
+  });
+
+  it('answers a decision with checks, the face and reasons for an inline image', async () => {
+    const { functionError, payload } = await invoke('verify', { image: chip('youngWoman').toString('base64'), claimed: { age: 20, gender: 'female' } });
+    expect(functionError).toBeUndefined();
+    expect(['consistent', 'inconsistent', 'inconclusive']).toContain(payload.decision);
+    expect(payload.checks.age).toMatchObject({ claimed: 20, estimated: expect.any(Number), accepted: { low: expect.any(Number), high: expect.any(Number) } });
+    expect(['consistent', 'inconsistent', 'inconclusive']).toContain(payload.checks.gender.status);
+    expect(payload.face.detectionScore).toBeGreaterThan(0.75);
+    expect(payload.reasons.length).toBeGreaterThan(0);
+    expect(payload.modelVersion).toMatch(/^age-\w+\+gender-\w+$/);
+  });
+
+  it('calls an absurd claimed age inconsistent', async () => {
+    const { payload } = await invoke('verify', { image: chip('youngWoman').toString('base64'), claimed: { age: 130 } });
+    expect(payload.decision).toBe('inconsistent');
+    expect(payload.checks.age.status).toBe('inconsistent');
+    expect(payload.checks.gender.status).toBe('not_claimed');
+    expect(payload.reasons.map((r: { code: string }) => r.code)).toEqual(['AGE_OUT_OF_RANGE']);
+  });
+
+  it('reads an S3 reference and decides exactly as for the same bytes inline', async () => {
+    const claimed = { dateOfBirth: '2000-05-01', gender: 'male' };
+    const viaS3 = await invoke('verify', { s3: { bucket: BUCKET, key: faceKey }, claimed, asOf: '2020-04-30' });
+    const inline = await invoke('verify', { image: chip('youngWoman').toString('base64'), claimed, asOf: '2020-04-30' });
+    expect(viaS3.functionError).toBeUndefined();
+    expect(viaS3.payload.checks.age.claimed).toBe(19);
+    expect(viaS3.payload).toEqual(inline.payload);
+  });
+
+  it('is inconclusive when there is no face', async () => {
+    const { payload } = await invoke('verify', { image: (await greyPng()).toString('base64'), claimed: { age: 30, gender: 'male' } });
+    expect(payload).toMatchObject({ decision: 'inconclusive', face: null, reasons: [{ code: 'NO_FACE' }] });
+  });
+
+  it('is inconclusive when there are two faces', async () => {
+    const { payload } = await invoke('verify', { image: (await twoFacesPng()).toString('base64'), claimed: { age: 130 } });
+    expect(payload).toMatchObject({ decision: 'inconclusive', reasons: [{ code: 'MULTIPLE_FACES' }] });
+  });
+
+  it.each([
+    ['INVALID_REQUEST', 'an empty event', {}],
+    ['INVALID_REQUEST', 'a string event', 'hello'],
+    ['INVALID_REQUEST', 'an unknown gender', { image: 'aGVsbG8=', claimed: { gender: 'x' } }],
+    ['INVALID_REQUEST', 'a birth date after asOf', { image: chip('man').toString('base64'), claimed: { dateOfBirth: '2030-01-01' }, asOf: '2020-01-01' }],
+    ['INVALID_BASE64', 'an image that is not base64', { image: '%%%', claimed: { age: 30 } }],
+    ['UNSUPPORTED_IMAGE', 'base64 of a text file', { image: Buffer.from('hello, world').toString('base64'), claimed: { age: 30 } }],
+    ['INVALID_REQUEST', 'a missing S3 object', { s3: { bucket: BUCKET, key: `uploads/verify-${run}/missing.jpg` }, claimed: { age: 30 } }],
+  ])('answers %s for %s, without throwing', async (code, _name, event) => {
+    const { functionError, payload } = await invoke('verify', event);
+    expect(functionError).toBeUndefined();
+    expect(payload).toMatchObject({ error: { code, message: expect.any(String) } });
+  });
+});

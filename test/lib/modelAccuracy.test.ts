@@ -1,0 +1,53 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '../../lib/backend.js';
+import { loadAgeModel, loadGenderModel } from '../../lib/models.js';
+import type { AgeModel, GenderModel } from '../../lib/models.js';
+import { scoreSample } from '../../training/ciSample.js';
+
+const DATA = resolve(process.env.UTKFACE_DIR ?? '../shared/data');
+const MODELS = resolve('models');
+const metrics = JSON.parse(readFileSync(join(MODELS, 'metrics.json'), 'utf8'));
+
+describe('committed models', () => {
+  let gender: GenderModel;
+  let age: AgeModel;
+  let sample: { n: number; genderAccuracy: number; ageMae: number };
+
+  beforeAll(async () => {
+    expect(existsSync(join(DATA, 'utkface.csv'))).toBe(true);
+    await initBackend();
+    gender = await loadGenderModel({ modelDir: join(MODELS, 'gender') });
+    age = await loadAgeModel({ modelDir: join(MODELS, 'age') });
+    sample = await scoreSample(DATA, gender, age);
+  });
+
+  it('score the fixed 393-face test sample as metrics.json recorded', () => {
+    // Same weights, same preprocessing: only float rounding may differ.
+    expect(sample.n).toBe(metrics.ciSample.n);
+    expect(Math.abs(sample.genderAccuracy - metrics.ciSample.genderAccuracy)).toBeLessThanOrEqual(1 / sample.n + 1e-9);
+    expect(Math.abs(sample.ageMae - metrics.ciSample.ageMae)).toBeLessThan(0.02);
+  });
+
+  it('agree with the full-test figures within sampling error', () => {
+    // 3 standard errors of a 393-face sample around the full test figure.
+    const p = metrics.test.gender.accuracy;
+    expect(Math.abs(sample.genderAccuracy - p)).toBeLessThan(3 * Math.sqrt((p * (1 - p)) / sample.n));
+    const maeStdErr = metrics.test.age.rmse / Math.sqrt(sample.n); // |error| sd is below the RMSE
+    expect(Math.abs(sample.ageMae - metrics.test.age.mae)).toBeLessThan(3 * maeStdErr);
+  });
+
+  it('do not leak tensors when predicting', () => {
+    const face = new Uint8Array(gender.manifest.spec.size ** 2 * gender.manifest.spec.channels).fill(100);
+    const before = tf.memory().numTensors;
+    for (let i = 0; i < 5; i++) { gender.predict([face, face]); age.predict([face]); }
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('ship under 5 MB in total', () => {
+    const bytes = ['gender', 'age'].flatMap((t) => ['model.json', 'weights.bin'].map((f) => readFileSync(join(MODELS, t, f)).length));
+    expect(bytes.reduce((a, b) => a + b, 0)).toBeLessThan(5 * 1024 * 1024);
+  });
+});

@@ -1,0 +1,53 @@
+/**
+ * Tunes the verify thresholds on `val` (never `test`): runs the analyzer once per val chip,
+ * then sweeps age tolerance x minimum gender confidence and prints, for each pair, the share
+ * of true claims wrongly `inconsistent` and the catch rates of false claims. Pick the pair,
+ * set it as the default in lib/config.ts, then report on test with training/verifyEval.ts.
+ *   npx tsx training/tuneVerify.ts [--data=../shared/data] [--maxTrueInconsistent=0.04]
+ */
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { createAnalyzer } from '../lib/analyzer.js';
+import type { FaceResult } from '../lib/analyzer.js';
+import { getConfig } from '../lib/config.js';
+import { decideVerification } from '../lib/verify.js';
+import type { ResolvedClaim } from '../lib/verify.js';
+import { loadRows } from './data.js';
+import { parseOverrides } from './overrides.js';
+
+const opts = parseOverrides({ data: '../shared/data', maxTrueInconsistent: 0.04 }, process.argv.slice(2));
+const dir = resolve(opts.data);
+const rows = loadRows(dir).filter((r) => r.split === 'val');
+const config = getConfig();
+const analyzer = await createAnalyzer(config);
+const faces: FaceResult[][] = [];
+for (const row of rows) {
+  try { faces.push((await analyzer.analyze(readFileSync(join(dir, 'utkface', row.file)), { detect: true })).faces); } catch { faces.push([]); }
+}
+
+type Rates = { tol: number; conf: number; trueWrong: number; trueInconclusive: number; age20: number; age10: number; sex: number };
+const results: Rates[] = [];
+for (let tol = 0; tol <= 10; tol += 1) {
+  for (const conf of [0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9]) {
+    const th = { ageTolerance: tol, minGenderConfidence: conf, minDetectionScore: config.verifyMinDetectionScore };
+    const share = (claimOf: (i: number) => ResolvedClaim | undefined, decision: string) => {
+      let n = 0; let k = 0;
+      rows.forEach((_, i) => { const c = claimOf(i); if (!c) return; n++; if (decideVerification(faces[i], c, th).decision === decision) k++; });
+      return k / n;
+    };
+    const truth = (i: number) => ({ age: rows[i].age, gender: rows[i].gender });
+    const off = (d: number) => (i: number) => (i % 2 === 0 || rows[i].age < d ? { age: rows[i].age + d } : { age: rows[i].age - d });
+    results.push({
+      tol, conf,
+      trueWrong: share(truth, 'inconsistent'), trueInconclusive: share(truth, 'inconclusive'),
+      age10: share(off(10), 'inconsistent'), age20: share(off(20), 'inconsistent'),
+      sex: share((i) => ({ gender: rows[i].gender === 'female' ? 'male' : 'female' }), 'inconsistent'),
+    });
+  }
+}
+const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+console.log('| tolerance | min gender conf | true wrongly inconsistent | true inconclusive | age ±10 caught | age ±20 caught | other sex caught |');
+console.log('|---:|---:|---:|---:|---:|---:|---:|');
+for (const r of results.filter((x) => x.trueWrong <= opts.maxTrueInconsistent)) {
+  console.log(`| ${r.tol} | ${r.conf} | ${pct(r.trueWrong)} | ${pct(r.trueInconclusive)} | ${pct(r.age10)} | ${pct(r.age20)} | ${pct(r.sex)} |`);
+}
