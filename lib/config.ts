@@ -58,11 +58,14 @@ function loadConfig() {
     maxImagePixels: numberFromEnv('MAX_IMAGE_PIXELS', 25_000_000), // width x height, checked from the header before decoding
     maxImageSide: numberFromEnv('MAX_IMAGE_SIDE', 10_000), // pixels, either side
     minImageSide: numberFromEnv('MIN_IMAGE_SIDE', 32), // pixels, the shorter side
+    maxJpegScans: numberFromEnv('MAX_JPEG_SCANS', 100), // start-of-scan markers in a JPEG; each walks the whole image (real files: ~10)
     maxFacesLimit: numberFromEnv('MAX_FACES_LIMIT', 20), // upper bound for options.maxFaces
+    maxJsonDepth: numberFromEnv('MAX_JSON_DEPTH', 16), // nesting levels of arrays/objects in a JSON body (the API needs 2)
     minDetectionScore: numberFromEnv('MIN_DETECTION_SCORE', 0.5), // BlazeFace score, 0..1
     timeBudgetMs: numberFromEnv('TIME_BUDGET_MS', 9_000), // ms: stop work and answer TIMEOUT before the Lambda timeout
-    verifyAgeTolerance: numberFromEnv('VERIFY_AGE_TOLERANCE_YEARS', 3), // years added to the age range before calling a claim inconsistent
-    verifyMinGenderConfidence: numberFromEnv('VERIFY_MIN_GENDER_CONFIDENCE', 0.8), // below this the gender check is inconclusive
+    // Verify defaults tuned on val (training/tuneVerify.ts): the most catches with <= 5% of true claims called inconsistent.
+    verifyAgeTolerance: numberFromEnv('VERIFY_AGE_TOLERANCE_YEARS', 10), // years added to each side of the 80% age range before calling a claim inconsistent
+    verifyMinGenderConfidence: numberFromEnv('VERIFY_MIN_GENDER_CONFIDENCE', 0.9), // below this the gender check is inconclusive
     verifyMinDetectionScore: numberFromEnv('VERIFY_MIN_DETECTION_SCORE', 0.75), // below this the face is too uncertain to verify
     logLevel: stringFromEnv('LOG_LEVEL', 'info'), // debug | info | warn | error
     wasmDir: stringFromEnv('TFJS_WASM_DIR', ''), // folder holding tfjs-backend-wasm*.wasm; empty: next to the code, then node_modules

@@ -28,7 +28,7 @@ for (const row of rows) {
 type Rates = { tol: number; conf: number; trueWrong: number; trueInconclusive: number; age20: number; age10: number; sex: number };
 const results: Rates[] = [];
 for (let tol = 0; tol <= 10; tol += 1) {
-  for (const conf of [0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9]) {
+  for (const conf of [0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97]) {
     const th = { ageTolerance: tol, minGenderConfidence: conf, minDetectionScore: config.verifyMinDetectionScore };
     const share = (claimOf: (i: number) => ResolvedClaim | undefined, decision: string) => {
       let n = 0; let k = 0;
