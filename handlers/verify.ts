@@ -36,9 +36,9 @@ async function handler(event: unknown, context: Context): Promise<(VerifyResult 
     const analyzer = await getAnalyzer();
     const deadline = Math.min(started + config.timeBudgetMs, started + context.getRemainingTimeInMillis() - SAFETY_MARGIN_MS);
     const result = await verifyClaim(request, { analyzer, store, config, now: new Date(), deadline });
+    // The decision and checks are inferences about a person: returned to the caller, never logged.
     log.info('verify done', {
-      source: request.image !== undefined ? 'inline' : 's3', imageChars: request.image?.length, decision: result.decision,
-      ageCheck: result.checks.age.status, genderCheck: result.checks.gender.status, modelVersion: result.modelVersion, ms: Date.now() - started,
+      source: request.image !== undefined ? 'inline' : 's3', imageChars: request.image?.length, modelVersion: result.modelVersion, ms: Date.now() - started,
     });
     return result;
   } catch (error) {

@@ -77,7 +77,7 @@ class FaceAnalyzer {
     const t0 = performance.now();
     const image = await decodeImage(bytes, {
       maxBytes: this.config.maxS3ImageBytes, maxPixels: this.config.maxImagePixels,
-      maxSide: this.config.maxImageSide, minSide: this.config.minImageSide,
+      maxSide: this.config.maxImageSide, minSide: this.config.minImageSide, maxJpegScans: this.config.maxJpegScans, deadline,
     });
     const t1 = performance.now();
     checkDeadline(deadline, 'decode');

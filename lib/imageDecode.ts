@@ -2,9 +2,11 @@
  * Turns request bytes into an RGBA bitmap, refusing what we cannot or should not decode
  * before spending memory on it. jimp applies EXIF orientation while decoding.
  */
+import { inflateSync } from 'node:zlib';
 import { Jimp } from 'jimp';
 import { AppError } from './errors.js';
-import { readImageHeader } from './imageHeader.js';
+import { gifLzwTerminates } from './gifLzw.js';
+import { gifFrames, readImageHeader } from './imageHeader.js';
 import type { ImageFormat } from './imageHeader.js';
 import type { RgbaImage } from './preprocess.js';
 
@@ -13,7 +15,22 @@ interface DecodeLimits {
   maxPixels: number;
   maxSide: number;
   minSide: number;
+  /** Start-of-scan markers a JPEG may hold (each scan walks the whole image). */
+  maxJpegScans: number;
+  /**
+   * Epoch ms by which the caller must answer. Decoding is synchronous (no timer can interrupt
+   * it), so an image whose decode is not expected to finish in time is refused with TIMEOUT
+   * before it starts.
+   */
+  deadline?: number;
 }
+
+/**
+ * Decode cost used to decide whether a decode fits before the deadline, ns per pixel: jpeg-js
+ * took 1.8-2.7 s for a 20 MP JPEG with training holding both cores (README "Why these
+ * settings"), 90-135 ns; rounded up.
+ */
+const DECODE_NS_PER_PIXEL = 150;
 
 interface DecodedImage extends RgbaImage {
   format: ImageFormat;
@@ -23,7 +40,7 @@ interface DecodedImage extends RgbaImage {
 function decodeBase64Image(text: string, maxBytes: number): Buffer {
   const match = /^data:([\w.+-]+\/[\w.+-]+)?(;[\w-]+=[\w-]+)*;base64,/i.exec(text.slice(0, 200));
   const payload = (match ? text.slice(match[0].length) : text).replace(/\s+/g, '');
-  if (payload.length === 0) throw new AppError('INVALID_BASE64', 'image is empty');
+  if (payload.length === 0) throw new AppError('INVALID_REQUEST', 'image is empty');
   // Refuse before allocating: base64 carries 3 bytes per 4 characters.
   if (Math.floor(payload.length * 3 / 4) > maxBytes + 2) {
     throw new AppError('IMAGE_TOO_LARGE', `image is over ${maxBytes} bytes`, { details: { maxBytes } });
@@ -39,20 +56,41 @@ async function decodeImage(bytes: Uint8Array, limits: DecodeLimits): Promise<Dec
   if (bytes.byteLength > limits.maxBytes) {
     throw new AppError('IMAGE_TOO_LARGE', `image is ${bytes.byteLength} bytes, over the ${limits.maxBytes} byte limit`, { details: { maxBytes: limits.maxBytes } });
   }
-  const header = readImageHeader(bytes);
+  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const header = readImageHeader(buffer);
   if (!header) throw new AppError('UNSUPPORTED_IMAGE', 'not a JPEG, PNG, GIF, BMP or TIFF image');
   const { width, height, format } = header;
+  if (header.problem) throw new AppError('UNSUPPORTED_IMAGE', header.problem);
   if (width === 0 || height === 0) throw new AppError('UNSUPPORTED_IMAGE', `corrupt ${format}: no readable dimensions`);
-  if (width > limits.maxSide || height > limits.maxSide || width * height > limits.maxPixels) {
-    throw new AppError('IMAGE_TOO_LARGE', `image is ${width}x${height}, over the limit of ${limits.maxPixels} pixels or ${limits.maxSide} px a side`,
+  if (header.decodeSide > limits.maxSide || header.decodePixels > limits.maxPixels) {
+    const what = header.decodePixels > width * height ? `${width}x${height} with ${header.decodePixels} pixels in its frames or pages` : `${width}x${height}`;
+    throw new AppError('IMAGE_TOO_LARGE', `image is ${what}, over the limit of ${limits.maxPixels} pixels or ${limits.maxSide} px a side`,
       { details: { width, height, maxPixels: limits.maxPixels, maxSide: limits.maxSide } });
   }
   if (Math.min(width, height) < limits.minSide) {
     throw new AppError('IMAGE_TOO_SMALL', `image is ${width}x${height}; the shorter side must be at least ${limits.minSide} px`, { details: { minSide: limits.minSide } });
   }
+  if (header.scans !== undefined && header.scans > limits.maxJpegScans) {
+    throw new AppError('UNSUPPORTED_IMAGE', `jpeg has ${header.scans} scans, more than the ${limits.maxJpegScans} we decode`,
+      { details: { scans: header.scans, maxJpegScans: limits.maxJpegScans } });
+  }
+  if (limits.deadline !== undefined) {
+    const expectedMs = (header.decodePixels * DECODE_NS_PER_PIXEL) / 1e6;
+    if (Date.now() + expectedMs > limits.deadline) {
+      throw new AppError('TIMEOUT', `not enough time left to decode a ${width}x${height} image (about ${Math.ceil(expectedMs)} ms)`);
+    }
+  }
+  if (header.interlaced) checkInterlacedPng(buffer);
+  if (format === 'gif') {
+    const [first] = gifFrames(buffer); // jimp decodes the first frame only
+    if (first && !gifLzwTerminates(buffer, first.dataOffset, first.width * first.height)) {
+      throw new AppError('UNSUPPORTED_IMAGE', 'corrupt gif: its LZW data refers to itself in a loop');
+    }
+  }
   let image;
   try {
-    image = await Jimp.fromBuffer(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    // jpeg-js checks every frame header against maxResolutionInMP before allocating for it.
+    image = await Jimp.fromBuffer(buffer, { 'image/jpeg': { maxResolutionInMP: limits.maxPixels / 1e6 } });
   } catch (cause) {
     // jpeg-js refuses images whose decode would need over 512 MB (about 24 MP): a size limit, not a corrupt file.
     if (/maxMemoryUsageInMB|maxResolutionInMP/.test(String((cause as Error)?.message))) {
@@ -64,6 +102,44 @@ async function decodeImage(bytes: Uint8Array, limits: DecodeLimits): Promise<Dec
   const { data, width: w, height: h } = image.bitmap;
   if (!w || !h || data.length < w * h * 4) throw new AppError('UNSUPPORTED_IMAGE', `decoded ${format} has no pixels`);
   return { data, width: w, height: h, format };
+}
+
+/** Adam7 passes: first column, first row, column step, row step. */
+const ADAM7 = [[0, 0, 8, 8], [4, 0, 8, 8], [0, 4, 4, 8], [2, 0, 4, 4], [0, 2, 2, 4], [1, 0, 2, 2], [0, 1, 1, 2]] as const;
+/** Samples per pixel of each PNG colour type. */
+const PNG_CHANNELS: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
+
+/**
+ * pngjs inflates an interlaced PNG's data with no output limit (a non-interlaced one is
+ * bounded by its size), so a few MB of zlib can expand to gigabytes. Inflate it here first,
+ * bounded by the size the header implies, and refuse a PNG whose data does not fit.
+ */
+function checkInterlacedPng(b: Buffer): void {
+  const width = b.readUInt32BE(16);
+  const height = b.readUInt32BE(20);
+  const bitsPerPixel = b[24] * (PNG_CHANNELS[b[25]] ?? 4);
+  let expected = 0;
+  for (const [x0, y0, dx, dy] of ADAM7) {
+    const w = Math.ceil((width - x0) / dx);
+    const h = Math.ceil((height - y0) / dy);
+    if (w > 0 && h > 0) expected += h * (Math.ceil((w * bitsPerPixel) / 8) + 1);
+  }
+  const data: Buffer[] = [];
+  for (let i = 8; i + 8 <= b.length;) {
+    const length = b.readUInt32BE(i);
+    const type = b.toString('latin1', i + 4, i + 8);
+    if (type === 'IDAT') data.push(b.subarray(i + 8, Math.min(b.length, i + 8 + length)));
+    if (type === 'IEND') break;
+    i += 12 + length;
+  }
+  try {
+    inflateSync(Buffer.concat(data), { maxOutputLength: Math.max(1, expected) });
+  } catch (cause) {
+    if ((cause as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+      throw new AppError('UNSUPPORTED_IMAGE', `corrupt png: its data inflates to more than the ${expected} bytes a ${width}x${height} image holds`, { cause });
+    }
+    // Any other zlib error: pngjs reports it while decoding.
+  }
 }
 
 export { decodeImage, decodeBase64Image };

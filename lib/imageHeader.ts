@@ -1,70 +1,276 @@
 /**
- * Reads an image's format and pixel dimensions from its header without decoding it, so a
+ * Reads an image's format and pixel dimensions from its structure without decoding it, so a
  * decompression bomb (a 334-byte PNG claiming 20000x20000 decodes into ~4.8 GB) is refused
  * in microseconds. Returns undefined when the bytes are not a format we read.
+ *
+ * "Dimensions" means every size the decoder behind jimp will allocate or walk, not only the
+ * first one a viewer would show: pngjs takes the last IHDR, jpeg-js allocates for every frame
+ * header, omggif walks the first frame's own rectangle (which may exceed the logical screen),
+ * and utif2 decodes every TIFF page. Structures those decoders cannot handle safely (an IFD
+ * loop, field counts past the end of the file, a compression that can inflate without bound)
+ * are reported as `problem`, so the file is refused before any decoder sees it.
  */
 type ImageFormat = 'jpeg' | 'png' | 'gif' | 'bmp' | 'tiff';
 
 interface ImageHeader {
   format: ImageFormat;
+  /** Width of the decoded image, pixels (before EXIF orientation); 0 when unreadable. */
+  width: number;
+  /** Height of the decoded image, pixels (before EXIF orientation); 0 when unreadable. */
+  height: number;
+  /** Pixels the decoder handles in all: width x height, a larger GIF frame, or the sum over TIFF pages. */
+  decodePixels: number;
+  /** Longest side of anything the decoder allocates, pixels. */
+  decodeSide: number;
+  /**
+   * JPEG only: start-of-scan markers (bytes FF DA) anywhere in the file, an upper bound on the
+   * scans any parser can find. jpeg-js walks the whole image once per scan, and a scan can be a
+   * few bytes long: a 137 KB progressive JPEG of 2,000 scans takes 5 s. Real files have about 10.
+   */
+  scans?: number;
+  /** PNG only: Adam7 interlacing, which pngjs inflates without an output bound (see lib/imageDecode.ts). */
+  interlaced?: boolean;
+  /** Why the file must not be decoded at all (it is malformed in a way a decoder would mishandle); unset when fine. */
+  problem?: string;
+}
+
+interface Size {
   width: number;
   height: number;
 }
 
+/** Palette entries a BMP may declare (8 bits per pixel index at most 256). */
+const MAX_BMP_COLORS = 256;
+/** TIFF pages utif2 will decode (jimp decodes every page, not only the first). */
+const MAX_TIFF_PAGES = 4;
+/**
+ * TIFF compressions whose decoders in utif2 are bounded by the input size: none and PackBits.
+ * Deflate inflates without a limit before copying, LZW can emit thousands of bytes per input
+ * code, and JPEG-in-TIFF runs a second JPEG decoder with no memory limit.
+ */
+const SAFE_TIFF_COMPRESSIONS = new Set([1, 32773]);
+/** Values read from one TIFF field (strip offsets, bits per sample...): 65,536 strips is far more than any real file. */
+const MAX_TIFF_VALUES = 65_536;
+/** Bytes per value of each TIFF field type (1-13); 0 = unknown type. */
+const TIFF_TYPE_SIZE = [0, 1, 1, 2, 4, 8, 1, 1, 2, 4, 8, 4, 8, 4];
+/** Tags utif2 follows into further IFDs or parses as maker notes, recursively and without loop checks. */
+const TIFF_NESTED_TAGS = new Set([330, 37500, 50740, 61440]);
+/** EXIF and GPS IFD pointers: utif2 reads them (one level), so their fields are checked too. */
+const TIFF_SUB_IFD_TAGS = new Set([34665, 34853]);
+
+function sized(format: ImageFormat, width: number, height: number, extra: Partial<ImageHeader> = {}): ImageHeader {
+  return { format, width, height, decodePixels: width * height, decodeSide: Math.max(width, height), ...extra };
+}
+
 function readImageHeader(bytes: Uint8Array): ImageHeader | undefined {
   const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (b.length >= 24 && b.readUInt32BE(0) === 0x89504e47 && b.readUInt32BE(4) === 0x0d0a1a0a) {
-    if (b.toString('latin1', 12, 16) !== 'IHDR') return { format: 'png', width: 0, height: 0 };
-    return { format: 'png', width: b.readUInt32BE(16), height: b.readUInt32BE(20) };
-  }
+  if (b.length >= 16 && b.readUInt32BE(0) === 0x89504e47 && b.readUInt32BE(4) === 0x0d0a1a0a) return readPng(b);
   if (b.length >= 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return readJpeg(b);
-  if (b.length >= 10 && b.toString('latin1', 0, 4) === 'GIF8') {
-    return { format: 'gif', width: b.readUInt16LE(6), height: b.readUInt16LE(8) };
-  }
-  if (b.length >= 26 && b[0] === 0x42 && b[1] === 0x4d) {
-    return { format: 'bmp', width: Math.abs(b.readInt32LE(18)), height: Math.abs(b.readInt32LE(22)) };
-  }
+  if (b.length >= 10 && b.toString('latin1', 0, 4) === 'GIF8') return readGif(b);
+  if (b.length >= 26 && b[0] === 0x42 && b[1] === 0x4d) return readBmp(b);
   if (b.length >= 8 && (b.readUInt32BE(0) === 0x49492a00 || b.readUInt32BE(0) === 0x4d4d002a)) return readTiff(b);
   return undefined;
 }
 
-/** Walks JPEG markers to the first start-of-frame (SOF0-15 except DHT, JPG, DAC). */
-function readJpeg(b: Buffer): ImageHeader {
-  let i = 2;
-  while (i + 9 < b.length) {
-    if (b[i] !== 0xff) { i++; continue; }
-    const marker = b[i + 1];
-    if (marker === 0xff) { i++; continue; }
-    if (marker === 0xd8 || marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) { i += 2; continue; }
-    const length = b.readUInt16BE(i + 2);
-    const isFrame = marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc;
-    if (isFrame) return { format: 'jpeg', height: b.readUInt16BE(i + 5), width: b.readUInt16BE(i + 7) };
-    if (length < 2) break;
-    i += 2 + length;
-  }
-  return { format: 'jpeg', width: 0, height: 0 }; // no frame header: truncated or corrupt
+/**
+ * bmp-ts reads the width as unsigned and the height as signed (negative: top-down rows), and
+ * allocates an array for as many palette colours as the header claims before reading them: a
+ * 12 KB file claiming 2^25 colours cost 230 ms and 260 MB (found by test/lib/fuzz.test.ts).
+ */
+function readBmp(b: Buffer): ImageHeader {
+  const header = sized('bmp', b.readUInt32LE(18), Math.abs(b.readInt32LE(22)));
+  const colors = b.length >= 50 && b.readUInt32LE(14) >= 40 ? b.readUInt32LE(46) : 0;
+  return colors > MAX_BMP_COLORS ? { ...header, problem: `corrupt bmp: ${colors} palette colours, at most ${MAX_BMP_COLORS}` } : header;
 }
 
-/** First IFD's ImageWidth (256) and ImageLength (257) tags. */
+/** Walks every chunk: pngjs re-reads its dimensions from each IHDR, so a second one is a bomb. */
+function readPng(b: Buffer): ImageHeader {
+  let size: Size | undefined;
+  let ihdrCount = 0;
+  let interlaced = false;
+  for (let i = 8; i + 8 <= b.length;) {
+    const length = b.readUInt32BE(i);
+    const type = b.toString('latin1', i + 4, i + 8);
+    if (type === 'IHDR') {
+      ihdrCount++;
+      if (ihdrCount === 1 && i + 21 <= b.length) {
+        size = { width: b.readUInt32BE(i + 8), height: b.readUInt32BE(i + 12) };
+        interlaced = b[i + 20] !== 0;
+      }
+    }
+    if (type === 'IEND') break;
+    i += 12 + length;
+  }
+  if (!size) return sized('png', 0, 0);
+  const problem = ihdrCount > 1 ? `corrupt png: ${ihdrCount} IHDR chunks, a PNG has exactly one` : undefined;
+  return sized('png', size.width, size.height, { interlaced, ...(problem ? { problem } : {}) });
+}
+
+/** Occurrences of the two bytes `first, second` in `b` (native search). */
+function countPairs(b: Buffer, first: number, second: number): number {
+  const pair = Buffer.from([first, second]);
+  let count = 0;
+  for (let i = b.indexOf(pair); i !== -1; i = b.indexOf(pair, i + 1)) count++;
+  return count;
+}
+
+/**
+ * Walks the JPEG marker segments to the end of image, skipping entropy-coded scan data: every
+ * frame header (SOF0-15 except DHT, JPG, DAC). jpeg-js itself refuses a frame over its
+ * maxResolutionInMP before allocating (lib/imageDecode.ts sets it), which also covers a frame
+ * header this walk and jpeg-js's looser one disagree about.
+ */
+function readJpeg(b: Buffer): ImageHeader {
+  const frames: Size[] = [];
+  const scans = countPairs(b, 0xff, 0xda);
+  let i = 2;
+  while (i + 4 <= b.length) {
+    if (b[i] !== 0xff) { i++; continue; }
+    const marker = b[i + 1];
+    if (marker === 0xff) { i++; continue; } // fill byte
+    if (marker === 0x00 || marker === 0x01 || marker === 0xd8 || (marker >= 0xd0 && marker <= 0xd7)) { i += 2; continue; }
+    if (marker === 0xd9) break; // end of image
+    const length = b.readUInt16BE(i + 2);
+    if (length < 2) break;
+    const isFrame = marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc;
+    if (isFrame && i + 9 <= b.length) frames.push({ height: b.readUInt16BE(i + 5), width: b.readUInt16BE(i + 7) });
+    i += 2 + length;
+    if (marker === 0xda) {
+      // Entropy-coded data runs to the next marker: 0xFF followed by neither a stuffed 0x00, a restart marker, nor fill.
+      for (i = b.indexOf(0xff, i); i !== -1 && i + 1 < b.length; i = b.indexOf(0xff, i + 1)) {
+        const next = b[i + 1];
+        if (next !== 0x00 && next !== 0xff && !(next >= 0xd0 && next <= 0xd7)) break;
+      }
+      if (i === -1) break;
+    }
+  }
+  if (frames.length === 0) return sized('jpeg', 0, 0, { scans }); // no frame header: truncated or corrupt
+  const { width, height } = frames[0];
+  const problem = frames.length > 1 ? `corrupt jpeg: ${frames.length} frame headers, only single-frame JPEGs are decoded` : undefined;
+  return {
+    ...sized('jpeg', width, height, { scans, ...(problem ? { problem } : {}) }),
+    decodePixels: Math.max(...frames.map((f) => f.width * f.height)),
+    decodeSide: Math.max(...frames.map((f) => Math.max(f.width, f.height))),
+  };
+}
+
+/** A GIF image descriptor: its rectangle and where its LZW data (code size byte, then sub-blocks) starts. */
+interface GifFrame extends Size {
+  dataOffset: number;
+}
+
+/** The image descriptors of a GIF, walked the way omggif's GifReader walks them. */
+function gifFrames(b: Buffer): GifFrame[] {
+  const frames: GifFrame[] = [];
+  let i = 13 + (b[10] & 0x80 ? 3 * (2 << (b[10] & 7)) : 0);
+  const skipSubBlocks = () => {
+    while (i < b.length && b[i] !== 0) i += b[i] + 1;
+    i++; // the zero-length terminator
+  };
+  while (i < b.length) {
+    const block = b[i];
+    if (block === 0x3b) break; // trailer
+    if (block === 0x21) { i += 2; skipSubBlocks(); continue; } // extension: introducer, label, sub-blocks
+    if (block !== 0x2c || i + 10 > b.length) break; // anything else: omggif throws
+    const flags = b[i + 9];
+    const dataOffset = i + 10 + (flags & 0x80 ? 3 * (2 << (flags & 7)) : 0); // after the descriptor and local colour table
+    frames.push({ width: b.readUInt16LE(i + 5), height: b.readUInt16LE(i + 7), dataOffset });
+    i = dataOffset + 1; // the LZW minimum code size
+    skipSubBlocks();
+  }
+  return frames;
+}
+
+/** The logical screen, and every image descriptor: jimp decodes the first frame into its own rectangle. */
+function readGif(b: Buffer): ImageHeader {
+  const screen = { width: b.readUInt16LE(6), height: b.readUInt16LE(8) };
+  const frames = gifFrames(b);
+  const all: Size[] = [screen, ...frames];
+  return {
+    ...sized('gif', screen.width, screen.height),
+    decodePixels: Math.max(...all.map((s) => s.width * s.height)),
+    decodeSide: Math.max(...all.map((s) => Math.max(s.width, s.height))),
+    ...(frames.length === 0 ? { problem: 'corrupt gif: no image descriptor' } : {}),
+  };
+}
+
+/**
+ * Baseline TIFF only, checked the way utif2 will read it: the IFD chain (no loops, at most
+ * MAX_TIFF_PAGES pages), every field inside the file, every strip or tile inside the file, and
+ * only the compressions in SAFE_TIFF_COMPRESSIONS.
+ */
 function readTiff(b: Buffer): ImageHeader {
   const le = b[0] === 0x49;
   const u16 = (o: number) => (le ? b.readUInt16LE(o) : b.readUInt16BE(o));
   const u32 = (o: number) => (le ? b.readUInt32LE(o) : b.readUInt32BE(o));
-  const header: ImageHeader = { format: 'tiff', width: 0, height: 0 };
-  const ifd = u32(4);
-  if (ifd + 2 > b.length) return header;
-  const count = u16(ifd);
-  for (let k = 0; k < count; k++) {
-    const entry = ifd + 2 + k * 12;
-    if (entry + 12 > b.length) break;
-    const tag = u16(entry);
-    const type = u16(entry + 2);
-    const value = type === 3 ? u16(entry + 8) : u32(entry + 8);
-    if (tag === 256) header.width = value;
-    if (tag === 257) header.height = value;
+  const refuse = (problem: string, pages: Size[] = []) => ({ ...sized('tiff', pages[0]?.width ?? 0, pages[0]?.height ?? 0), problem });
+
+  /** One IFD's fields as numbers (first 2^16 values at most), or a problem. */
+  const readIfd = (offset: number, nested: boolean): Map<number, number[]> | string => {
+    if (offset + 2 > b.length) return 'TIFF directory outside the file';
+    const count = u16(offset);
+    if (offset + 2 + count * 12 + 4 > b.length) return 'TIFF directory runs past the end of the file';
+    const fields = new Map<number, number[]>();
+    for (let k = 0; k < count; k++) {
+      const entry = offset + 2 + k * 12;
+      const tag = u16(entry);
+      const type = u16(entry + 2);
+      const n = u32(entry + 4);
+      const size = TIFF_TYPE_SIZE[type] ?? 0;
+      if (size === 0) return `TIFF field ${tag} has unknown type ${type}`;
+      const inline = n * size <= 4;
+      const at = inline ? entry + 8 : u32(entry + 8);
+      if (at + n * size > b.length) return `TIFF field ${tag} (${n} values) runs past the end of the file`;
+      if (TIFF_NESTED_TAGS.has(tag) || (nested && TIFF_SUB_IFD_TAGS.has(tag))) return `TIFF field ${tag} (sub-IFDs or maker notes) is not supported`;
+      if (type === 3 || type === 4) {
+        if (n > MAX_TIFF_VALUES) return `TIFF field ${tag} has ${n} values, more than ${MAX_TIFF_VALUES}`;
+        fields.set(tag, Array.from({ length: n }, (_, j) => (type === 3 ? u16(at + 2 * j) : u32(at + 4 * j))));
+      }
+      if (TIFF_SUB_IFD_TAGS.has(tag) && type === 4) {
+        const sub = readIfd(u32(at), true);
+        if (typeof sub === 'string') return sub;
+      }
+    }
+    return fields;
+  };
+
+  const pages: Size[] = [];
+  const seen = new Set<number>();
+  for (let offset = u32(4); offset !== 0;) {
+    if (seen.has(offset)) return refuse('corrupt tiff: its directories form a loop', pages);
+    if (pages.length === MAX_TIFF_PAGES) return refuse(`TIFF has more than ${MAX_TIFF_PAGES} pages`, pages);
+    seen.add(offset);
+    const fields = readIfd(offset, false);
+    if (typeof fields === 'string') return refuse(fields, pages);
+    const width = fields.get(256)?.[0] ?? 0;
+    const height = fields.get(257)?.[0] ?? 0;
+    const compression = fields.get(259)?.[0] ?? 1;
+    if (!SAFE_TIFF_COMPRESSIONS.has(compression)) return refuse(`TIFF compression ${compression} is not supported (only none and PackBits)`, pages);
+    const bits = fields.get(258) ?? [1];
+    const samples = fields.get(277)?.[0] ?? 1;
+    if (bits.some((v) => v > 16) || samples > 4) return refuse(`TIFF with ${samples} samples of ${Math.max(...bits)} bits per pixel is not supported`, pages);
+    const tiled = fields.has(322);
+    if (tiled) {
+      const [tw, th] = [fields.get(322)?.[0] ?? 0, fields.get(323)?.[0] ?? 0];
+      if (tw % 16 !== 0 || th % 16 !== 0 || tw === 0 || th === 0 || tw > 2048 || th > 2048) return refuse(`TIFF tiles of ${tw}x${th} are not supported`, pages);
+    }
+    // utif2 copies or unpacks each strip (tile) from its offset and length: together they must fit the file.
+    const offsets = fields.get(tiled ? 324 : 273) ?? [];
+    const lengths = fields.get(tiled ? 325 : 279) ?? [];
+    const total = lengths.reduce((sum, n) => sum + n, 0);
+    if (offsets.length !== lengths.length || total > b.length || offsets.some((o, j) => o + lengths[j] > b.length)) {
+      return refuse('corrupt tiff: image data runs past the end of the file', pages);
+    }
+    pages.push({ width, height });
+    offset = u32(offset + 2 + u16(offset) * 12);
   }
-  return header;
+  if (pages.length === 0) return refuse('corrupt tiff: no image directory');
+  return {
+    ...sized('tiff', pages[0].width, pages[0].height),
+    decodePixels: pages.reduce((sum, p) => sum + p.width * p.height, 0),
+    decodeSide: Math.max(...pages.map((p) => Math.max(p.width, p.height))),
+  };
 }
 
-export { readImageHeader };
-export type { ImageHeader, ImageFormat };
+export { readImageHeader, gifFrames, MAX_TIFF_PAGES };
+export type { ImageHeader, ImageFormat, GifFrame };

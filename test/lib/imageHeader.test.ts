@@ -1,0 +1,114 @@
+/**
+ * lib/imageHeader.ts and the checks lib/imageDecode.ts makes before handing bytes to jimp:
+ * every size a decoder would allocate is read from the structure (every PNG IHDR, every JPEG
+ * frame header, GIF frames as well as the screen, every TIFF page), and structures a decoder
+ * would mishandle are refused before it sees them.
+ */
+import { readFileSync } from 'node:fs';
+import { Jimp } from 'jimp';
+import { describe, expect, it } from 'vitest';
+import { gifLzwTerminates } from '../../lib/gifLzw.js';
+import { decodeImage } from '../../lib/imageDecode.js';
+import { gifFrames, readImageHeader } from '../../lib/imageHeader.js';
+import {
+  bmpBomb, encodeCmykJpeg, encodeGif, encodePng, encodeTiff, jpegBomb, jpegScanBomb, pngBomb, pngInflateBomb, pngSecondIhdr,
+  tiffPage, withBmpColors, withExifOrientation,
+} from '../support/imageFixtures.js';
+
+const grey = (width: number, height: number) => ({ data: new Uint8Array(width * height * 4).fill(128), width, height });
+const LIMITS = { maxBytes: 15 * 2 ** 20, maxPixels: 25_000_000, maxSide: 10_000, minSide: 32, maxJpegScans: 100 };
+
+describe('readImageHeader', () => {
+  it('reads the size of each format jimp writes', async () => {
+    const image = new Jimp({ width: 120, height: 80, color: 0x336699ff });
+    for (const [mime, format] of [['image/jpeg', 'jpeg'], ['image/png', 'png'], ['image/bmp', 'bmp'], ['image/tiff', 'tiff'], ['image/gif', 'gif']] as const) {
+      const header = readImageHeader(await image.getBuffer(mime));
+      expect(header, mime).toMatchObject({ format, width: 120, height: 80, decodePixels: 9600, decodeSide: 120 });
+      expect(header?.problem, mime).toBeUndefined();
+    }
+  });
+
+  it('returns undefined for bytes that are no image format it reads', () => {
+    expect(readImageHeader(Buffer.from('%PDF-1.4 not an image'))).toBeUndefined();
+    expect(readImageHeader(Buffer.alloc(0))).toBeUndefined();
+  });
+
+  it('reads a PNG bomb size from its IHDR, and refuses a second IHDR (pngjs would use it)', () => {
+    expect(readImageHeader(pngBomb(60_000, 60_000))).toMatchObject({ width: 60_000, height: 60_000 });
+    expect(readImageHeader(pngSecondIhdr(60_000, 60_000))?.problem).toMatch(/2 IHDR chunks/);
+    expect(readImageHeader(encodePng(grey(40, 40), { interlaced: true }))).toMatchObject({ interlaced: true, width: 40 });
+  });
+
+  it('reads the JPEG frame header after APP segments, counts scans, and refuses a second frame', () => {
+    const exif = withExifOrientation(jpegBomb(300, 200), 6);
+    expect(readImageHeader(exif)).toMatchObject({ format: 'jpeg', width: 300, height: 200 });
+    expect(readImageHeader(jpegScanBomb(256, 256, 40))).toMatchObject({ width: 256, height: 256, scans: 41 });
+    const twoFrames = Buffer.concat([jpegBomb(100, 100).subarray(0, -2), jpegBomb(9000, 9000).subarray(2)]);
+    expect(readImageHeader(twoFrames)).toMatchObject({ width: 100, height: 100, decodeSide: 9000, problem: expect.stringMatching(/2 frame headers/) });
+    expect(readImageHeader(encodeCmykJpeg(grey(64, 64)))).toMatchObject({ width: 64, height: 64, scans: 1 });
+  });
+
+  it('counts a GIF frame larger than its logical screen', () => {
+    const pixels = new Uint8Array(64 * 64);
+    const header = readImageHeader(encodeGif([pixels, pixels], 64, 64, { frameSize: [30_000, 20] }));
+    expect(header).toMatchObject({ width: 64, height: 64, decodeSide: 30_000, decodePixels: 600_000 });
+    expect(gifFrames(encodeGif([pixels, pixels, pixels], 64, 64))).toHaveLength(3);
+  });
+
+  it('reads BMP width as unsigned like bmp-ts, and refuses a palette over 256 colours', () => {
+    const b = bmpBomb(64, -64);
+    expect(readImageHeader(b)).toMatchObject({ width: 64, height: 64 });
+    b.writeUInt32LE(0xffffffe0, 18); // -32 as signed: must not read as 32
+    expect(readImageHeader(b)?.width).toBe(0xffffffe0);
+    expect(readImageHeader(withBmpColors(bmpBomb(64, 64), 2 ** 25))?.problem).toMatch(/palette colours/);
+  });
+
+  it('checks every TIFF page and refuses loops, out-of-file fields and unbounded compressions', () => {
+    const rgb = Buffer.alloc(16 * 16 * 3);
+    const page = tiffPage(16, 16, rgb.length);
+    expect(readImageHeader(encodeTiff([page, page], rgb))).toMatchObject({ width: 16, height: 16, decodePixels: 512 });
+    expect(readImageHeader(encodeTiff([page, tiffPage(9000, 9000, rgb.length)], rgb))).toMatchObject({ width: 16, decodeSide: 9000 });
+    expect(readImageHeader(encodeTiff([page], rgb, { loop: true }))?.problem).toMatch(/loop/);
+    expect(readImageHeader(encodeTiff([page.map(([t, ty, v]) => (t === 259 ? [t, ty, [8]] : [t, ty, v]) as [number, number, number[]])], rgb))?.problem).toMatch(/compression 8/);
+    expect(readImageHeader(encodeTiff([tiffPage(16, 16, 10 * rgb.length)], rgb))?.problem).toMatch(/past the end/);
+    const huge = encodeTiff([page], rgb);
+    huge.writeUInt32LE(0xfffffff0, 8 + 2 + 4); // first field's value count
+    expect(readImageHeader(huge)?.problem).toMatch(/runs past the end|values/);
+  });
+});
+
+describe('gifLzwTerminates (omggif replay)', () => {
+  it('accepts the LZW data of real GIFs', async () => {
+    for (const gif of [encodeGif([new Uint8Array(4096).map((_, i) => i % 251)], 64, 64), await new Jimp({ width: 50, height: 40, color: 0x808080ff }).getBuffer('image/gif')]) {
+      const [frame] = gifFrames(gif);
+      expect(gifLzwTerminates(gif, frame.dataOffset, frame.width * frame.height)).toBe(true);
+    }
+  });
+
+  it('finds the code-table cycle that hung omggif (test/fixtures/gif-lzw-loop.gif, from the fuzz test)', () => {
+    const gif = readFileSync(new URL('../fixtures/gif-lzw-loop.gif', import.meta.url));
+    const [frame] = gifFrames(gif);
+    expect(gifLzwTerminates(gif, frame.dataOffset, frame.width * frame.height)).toBe(false);
+  });
+});
+
+describe('decodeImage before decoding', () => {
+  it('refuses an interlaced PNG whose data inflates past its size, and decodes a real one', async () => {
+    await expect(decodeImage(pngInflateBomb(64), LIMITS)).rejects.toMatchObject({ code: 'UNSUPPORTED_IMAGE', message: expect.stringMatching(/inflates/) });
+    const image = await decodeImage(encodePng(grey(40, 40), { interlaced: true }), LIMITS);
+    expect(image).toMatchObject({ width: 40, height: 40, format: 'png' });
+  });
+
+  it('refuses a JPEG with more scans than MAX_JPEG_SCANS, and decodes one with fewer', async () => {
+    await expect(decodeImage(jpegScanBomb(512, 512, 200), LIMITS)).rejects.toMatchObject({ code: 'UNSUPPORTED_IMAGE', details: { scans: 201 } });
+    expect(await decodeImage(jpegScanBomb(512, 512, 20), LIMITS)).toMatchObject({ width: 512, height: 512 });
+  });
+
+  it('answers TIMEOUT without decoding when the decode cannot finish before the deadline', async () => {
+    const header = jpegBomb(4000, 3000); // 12 MP: about 1.8 s to decode
+    const started = performance.now();
+    await expect(decodeImage(header, { ...LIMITS, deadline: Date.now() + 100 })).rejects.toMatchObject({ code: 'TIMEOUT' });
+    expect(performance.now() - started).toBeLessThan(50);
+    await expect(decodeImage(header, { ...LIMITS, deadline: Date.now() + 60_000 })).rejects.toMatchObject({ code: 'UNSUPPORTED_IMAGE' });
+  });
+});
