@@ -17,7 +17,13 @@ const config = parseOverrides({ steps: 3, batch: 64, warmup: 1 }, process.argv.s
 await tf.setBackend('cpu'); // instantiate the cpu backend so its reference kernel can be bridged in
 await initBackend();
 
-type AnyBackend = { readSync(id: object): Float32Array; makeTensorInfo(shape: number[], dtype: string, values?: Float32Array): TensorInfo; disposeData(id: object): void };
+type AnyBackend = {
+  readSync(id: object): Float32Array;
+  makeTensorInfo(shape: number[], dtype: string, values?: Float32Array): TensorInfo;
+  makeOutput(shape: number[], dtype: string): TensorInfo; // wasm only
+  typedArrayFromHeap(info: TensorInfo): Float32Array; // wasm only
+  disposeData(id: object): void;
+};
 const cpu = tf.engine().findBackend('cpu') as unknown as AnyBackend;
 const cpuFilterGrad = tf.getKernel('Conv2DBackpropFilter', 'cpu')!.kernelFunc;
 const stockInputGrad = tf.getKernel('Conv2DBackpropInput', 'wasm')!.kernelFunc;
@@ -29,7 +35,8 @@ const bridgedFilterGrad: KernelFunc = ({ inputs, backend, attrs }) => {
   const xc = cpu.makeTensorInfo(x.shape, 'float32', wasm.readSync(x.dataId));
   const dyc = cpu.makeTensorInfo(dy.shape, 'float32', wasm.readSync(dy.dataId));
   const out = cpuFilterGrad({ inputs: { x: xc, dy: dyc }, backend: cpu as never, attrs }) as TensorInfo;
-  const result = wasm.makeTensorInfo(out.shape, 'float32', cpu.readSync(out.dataId));
+  const result = wasm.makeOutput(out.shape, 'float32');
+  wasm.typedArrayFromHeap(result).set(cpu.readSync(out.dataId));
   [xc, dyc, out].forEach((t) => cpu.disposeData(t.dataId));
   return result;
 };

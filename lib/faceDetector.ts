@@ -153,6 +153,47 @@ function inputWindow(width: number, height: number): PixelBox {
   return { left: (width - side) / 2, top: (height - side) / 2, width: side, height: side };
 }
 
+/** Tiles only pay off when the long side is this much longer than the short one. */
+const TILE_MIN_ASPECT = 1.2;
+/** Grey border around each tile, as a fraction of its side: faces cut by a tile edge still score. */
+const TILE_BORDER = 0.1;
+
+/**
+ * The whole image (with BORDER) and, for wide or tall images, square tiles of the short side
+ * overlapping by at least half along the long side.
+ */
+function searchWindows(width: number, height: number): PixelBox[] {
+  const windows = [inputWindow(width, height)];
+  const short = Math.min(width, height);
+  const long = Math.max(width, height);
+  if (long < TILE_MIN_ASPECT * short) return windows;
+  const count = Math.ceil((long - short) / (short / 2)) + 1;
+  const pad = short * TILE_BORDER;
+  for (let k = 0; k < count; k++) {
+    const offset = ((long - short) * k) / (count - 1);
+    const left = width >= height ? offset : 0;
+    const top = width >= height ? 0 : offset;
+    windows.push({ left: left - pad, top: top - pad, width: short + 2 * pad, height: short + 2 * pad });
+  }
+  return windows;
+}
+
+/** NMS across windows: the same face seen by two windows is kept once, at its best score. */
+async function mergeDuplicates(faces: DetectedFace[]): Promise<DetectedFace[]> {
+  if (faces.length <= 1) return faces;
+  const boxes = tf.tensor2d(faces.map((f) => [f.box.top, f.box.left, f.box.top + f.box.height, f.box.left + f.box.width]));
+  const scores = tf.tensor1d(faces.map((f) => f.score));
+  let keep: tf.Tensor1D | undefined;
+  try {
+    keep = await tf.image.nonMaxSuppressionAsync(boxes, scores, NMS_MAX_CANDIDATES, IOU_THRESHOLD);
+    return Array.from(await keep.data(), (i) => faces[i]);
+  } finally {
+    boxes.dispose();
+    scores.dispose();
+    keep?.dispose();
+  }
+}
+
 class FaceDetector {
   private readonly model: tf.GraphModel;
   /** [896, 2] anchor centres; lives as long as the detector. */
@@ -176,9 +217,21 @@ class FaceDetector {
     }
     if (maxFaces === 0) return [];
 
-    // Sampling straight from the source into the padded 128x128 window resizes first and pads
-    // after, at a cost set by the output size: padding a full-size photo would cost 40-150 ms.
-    const window = inputWindow(width, height);
+    // One pass over the whole (bordered) image finds faces that fill a good part of it; on wide
+    // or tall photos, extra square tiles along the long side find faces the letterboxed pass
+    // shrinks below the short-range model's reach (a face 1/3 of a 1920x1080 photo's height).
+    const candidates: DetectedFace[] = [];
+    for (const window of searchWindows(width, height)) candidates.push(...(await this.detectInWindow(image, window, minScore)));
+    const faces = await mergeDuplicates(candidates);
+    // Largest first: in a photo of people the biggest face is the likeliest subject.
+    faces.sort((a, b) => b.box.width * b.box.height - a.box.width * a.box.height || b.score - a.score);
+    return faces.slice(0, maxFaces);
+  }
+
+  /** Faces in one square window of the image (source pixels), after NMS within the window. */
+  private async detectInWindow(image: RgbaImage, window: PixelBox, minScore: number): Promise<DetectedFace[]> {
+    // Sampling straight from the source into the 128x128 window resizes first and pads after,
+    // at a cost set by the output size: padding a full-size photo would cost 40-150 ms.
     const bytes = toModelInput(image, window, { size: INPUT_SIZE, channels: 3 });
     const pixels = new Float32Array(bytes.length);
     for (let i = 0; i < bytes.length; i++) pixels[i] = bytes[i] / 127.5 - 1; // model expects [-1, 1]
@@ -189,7 +242,7 @@ class FaceDetector {
       keep = await tf.image.nonMaxSuppressionAsync(boxes, scores, NMS_MAX_CANDIDATES, IOU_THRESHOLD, minScore);
       const [indices, boxData, scoreData, keypointData] = await Promise.all([keep.data(), boxes.data(), scores.data(), keypoints.data()]);
       const scale = window.width / INPUT_SIZE;
-      const faces: DetectedFace[] = Array.from(indices, (i) => {
+      return Array.from(indices, (i) => {
         const [y1, x1, y2, x2] = boxData.subarray(4 * i, 4 * i + 4);
         const points = keypointData.subarray(2 * KEYPOINT_NAMES.length * i, 2 * KEYPOINT_NAMES.length * (i + 1));
         return {
@@ -198,9 +251,6 @@ class FaceDetector {
           keypoints: KEYPOINT_NAMES.map((_, k) => ({ x: window.left + points[2 * k] * scale, y: window.top + points[2 * k + 1] * scale })),
         };
       });
-      // Largest first: in a photo of people the biggest face is the likeliest subject.
-      faces.sort((a, b) => b.box.width * b.box.height - a.box.width * a.box.height || b.score - a.score);
-      return faces.slice(0, maxFaces);
     } finally {
       boxes.dispose();
       scores.dispose();
