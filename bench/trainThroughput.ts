@@ -69,6 +69,7 @@ function imagesPerSecond(kind: 'stock' | 'fast'): number {
 }
 
 const fast = imagesPerSecond('fast');
+console.error(`fast: ${fast.toFixed(1)} img/s`);
 const stock = imagesPerSecond('stock');
 console.log(`bench=train backend=wasm model=gender-64x64x3 batch=${config.batch} steps=${config.steps} ` +
   `stock_img_s=${stock.toFixed(2)} fast_img_s=${fast.toFixed(1)} ratio=${(fast / stock).toFixed(1)}`);
