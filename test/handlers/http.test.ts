@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Jimp } from 'jimp';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
-import { composePhoto, hasData, loadMetrics, readChip, sampleTestChips, testChips } from '../support/utkface.js';
+import { composePhoto, loadMetrics, readChip, sampleTestChips, testChips } from '../support/utkface.js';
 import type { Chip, Placement } from '../support/utkface.js';
 
 const { baseUrl, logFile } = inject('offline');
@@ -66,8 +66,8 @@ const area = (f: Face) => f.box.width * f.box.height;
 const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
 const sd = (xs: number[]) => Math.sqrt(mean(xs.map((x) => (x - mean(xs)) ** 2)) * xs.length / Math.max(1, xs.length - 1));
 
-describe.skipIf(!hasData)('HTTP API: POST /v1/predict on test-split chips', () => {
-  const sample = hasData ? sampleTestChips(SAMPLE_SIZE) : [];
+describe('HTTP API: POST /v1/predict on test-split chips', () => {
+  const sample = sampleTestChips(SAMPLE_SIZE);
   const on: { chip: Chip; answer: Answer }[] = [];
   const off: { chip: Chip; answer: Answer }[] = [];
 
@@ -82,7 +82,7 @@ describe.skipIf(!hasData)('HTTP API: POST /v1/predict on test-split chips', () =
   it('finds a face in (nearly) every chip with detection on, as JSON base64', () => {
     const found = on.filter(({ answer }) => answer.status === 200);
     for (const { answer } of on) expect([200, 422], JSON.stringify(answer.body)).toContain(answer.status);
-    const minRate = Math.min(0.95, metrics?.service?.detectOn?.faceFoundRate ?? 1);
+    const minRate = Math.min(0.95, metrics.service?.detectOn?.faceFoundRate ?? 1);
     expect(found.length).toBeGreaterThanOrEqual(Math.floor(minRate * sample.length));
     for (const { answer } of found) {
       const body = answer.body as Prediction;
@@ -120,13 +120,13 @@ describe.skipIf(!hasData)('HTTP API: POST /v1/predict on test-split chips', () =
     expect(mean(absErrors), summary).toBeLessThanOrEqual(maxMae);
   }
 
-  it.skipIf(!metrics)('agrees with the labels at the accuracy in models/metrics.json, detection on', () => {
-    const ref = metrics!.service?.detectOn ?? { genderAccuracy: metrics!.test.gender.accuracy, ageMae: metrics!.test.age.mae };
+  it('agrees with the labels at the accuracy in models/metrics.json, detection on', () => {
+    const ref = metrics.service?.detectOn ?? { genderAccuracy: metrics.test.gender.accuracy, ageMae: metrics.test.age.mae };
     checkAccuracy(on, ref);
   });
 
-  it.skipIf(!metrics)('agrees with the labels at the accuracy in models/metrics.json, detection off', () => {
-    const ref = metrics!.service?.detectOff ?? { genderAccuracy: metrics!.test.gender.accuracy, ageMae: metrics!.test.age.mae };
+  it('agrees with the labels at the accuracy in models/metrics.json, detection off', () => {
+    const ref = metrics.service?.detectOff ?? { genderAccuracy: metrics.test.gender.accuracy, ageMae: metrics.test.age.mae };
     checkAccuracy(off, ref);
   });
 
@@ -148,7 +148,7 @@ describe.skipIf(!hasData)('HTTP API: POST /v1/predict on test-split chips', () =
   });
 });
 
-describe.skipIf(!hasData)('HTTP API: composed photos', () => {
+describe('HTTP API: composed photos', () => {
   it('finds three faces on a 1200x800 background and sorts them by size', async () => {
     const chips = testChips();
     const placements: Placement[] = [
@@ -196,7 +196,7 @@ describe.skipIf(!hasData)('HTTP API: composed photos', () => {
   });
 });
 
-describe.skipIf(!hasData)('HTTP API: bad input gets its documented 4xx, and the service keeps answering', () => {
+describe('HTTP API: bad input gets its documented 4xx, and the service keeps answering', () => {
   let chip: Buffer;
   let before: Answer;
   let maxImageBytes: number;
@@ -275,7 +275,7 @@ describe('HTTP API: GET /v1/health', () => {
   });
 });
 
-describe.skipIf(!hasData)('handlers/http.ts in-process', () => {
+describe('handlers/http.ts in-process', () => {
   const context = (remainingMs: number) => ({ awsRequestId: 'in-process', getRemainingTimeInMillis: () => remainingMs }) as any;
   const event = (body: string, headers: Record<string, string> = { 'content-type': 'application/octet-stream' }) => ({
     version: '2.0', routeKey: 'POST /v1/predict', rawPath: '/v1/predict', headers,

@@ -1,7 +1,8 @@
 /**
  * Test data from UTKFace (outside the repo: ../shared/data, or UTKFACE_DIR): a fixed sample of
  * `test`-split chips, photos composed from chips on a coloured background, and the models'
- * measured figures from models/metrics.json (absent until the lead evaluates the final models).
+ * measured figures from models/metrics.json. Missing data fails the suite: a run that tests
+ * nothing must not pass.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -9,7 +10,9 @@ import { Jimp } from 'jimp';
 
 const DATA_DIR = resolve(process.env.UTKFACE_DIR ?? '../shared/data');
 const METRICS_FILE = resolve(import.meta.dirname, '..', '..', 'models', 'metrics.json');
-const hasData = existsSync(join(DATA_DIR, 'utkface.csv'));
+if (!existsSync(join(DATA_DIR, 'utkface.csv'))) {
+  throw new Error(`UTKFace not found at ${DATA_DIR}: set UTKFACE_DIR or place it at ../shared/data`);
+}
 
 interface Chip {
   file: string;
@@ -64,9 +67,9 @@ async function composePhoto(width: number, height: number, color: number, placem
   return photo.getBuffer('image/jpeg', { quality: 90 });
 }
 
-function loadMetrics(): Metrics | undefined {
-  return existsSync(METRICS_FILE) ? JSON.parse(readFileSync(METRICS_FILE, 'utf8')) as Metrics : undefined;
+function loadMetrics(): Metrics {
+  return JSON.parse(readFileSync(METRICS_FILE, 'utf8')) as Metrics;
 }
 
-export { hasData, sampleTestChips, testChips, readChip, composePhoto, loadMetrics, DATA_DIR };
+export { sampleTestChips, testChips, readChip, composePhoto, loadMetrics, DATA_DIR };
 export type { Chip, Placement, Metrics };
