@@ -10,10 +10,10 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { parseOverrides } from '../training/overrides.js';
+import { freePort } from '../test/support/freePort.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 /** Waiting for the server's first health answer includes loading the models, ms. */
@@ -22,17 +22,6 @@ const READY_TIMEOUT_MS = 180_000;
 const LOG_FILE = join(ROOT, '.cache', 'load-offline.log');
 /** One request may take this long before it counts as failed, ms. */
 const REQUEST_TIMEOUT_MS = 30_000;
-
-function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? done(address.port) : fail(new Error('no port'))));
-    });
-  });
-}
 
 /** `serverless offline start` in its own process group, on free ports; resolves once health answers 200. */
 async function startOffline(): Promise<{ url: string; stop: () => Promise<void> }> {

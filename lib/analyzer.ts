@@ -17,7 +17,7 @@ import { loadFaceDetector, trainingCropFor } from './faceDetector.js';
 import type { FaceDetector, FaceLocation } from './faceDetector.js';
 import { loadAgeModel, loadGenderModel } from './models.js';
 import type { AgeModel, GenderModel, AgeEstimate, GenderEstimate } from './models.js';
-import { toModelInput } from './preprocess.js';
+import { sameSpec, toModelInput } from './preprocess.js';
 import type { PixelBox } from './preprocess.js';
 
 interface AnalyzeOptions {
@@ -108,8 +108,7 @@ class FaceAnalyzer {
    */
   predictFaces(image: DecodedImage, faces: FaceLocation[], detected: boolean): { age: AgeEstimate; gender: GenderEstimate }[] {
     const ageInputs = faces.map((f) => toModelInput(image, detected ? trainingCropFor(f) : f.box, this.ageModel.manifest.spec));
-    const sameSpec = JSON.stringify(this.ageModel.manifest.spec) === JSON.stringify(this.genderModel.manifest.spec);
-    const genderInputs = sameSpec ? ageInputs
+    const genderInputs = sameSpec(this.ageModel.manifest.spec, this.genderModel.manifest.spec) ? ageInputs
       : faces.map((f) => toModelInput(image, detected ? trainingCropFor(f) : f.box, this.genderModel.manifest.spec));
     const ages = this.ageModel.predict(ageInputs);
     const genders = this.genderModel.predict(genderInputs);

@@ -8,7 +8,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { initBackend } from '../lib/backend.js';
 import { loadAgeModel, loadGenderModel, summariseAgeDistribution } from '../lib/models.js';
-import { loadFeatures } from './features.js';
+import { facesOf, loadFeatures } from './features.js';
 import { parseOverrides } from './overrides.js';
 
 const config = parseOverrides({ level: 0.8, models: 'models' }, process.argv.slice(2));
@@ -18,8 +18,7 @@ await initBackend();
 const gender = await loadGenderModel({ modelDir: join(modelDir, 'gender') });
 const age = await loadAgeModel({ modelDir: join(modelDir, 'age') });
 const val = loadFeatures(gender.manifest.spec, 'val');
-const per = gender.manifest.spec.size * gender.manifest.spec.size * gender.manifest.spec.channels;
-const faces = Array.from({ length: val.ages.length }, (_, i) => val.pixels.subarray(i * per, (i + 1) * per));
+const faces = facesOf(val);
 
 // --- gender: temperature scaling -------------------------------------------------------------
 const rawP: number[] = [];

@@ -14,8 +14,7 @@ import { fileSystemHandler } from '../lib/modelIo.js';
 import { loadAgeModel, loadGenderModel } from '../lib/models.js';
 import { createAnalyzer } from '../lib/analyzer.js';
 import { loadConfig } from '../lib/config.js';
-import { loadFeatures } from './features.js';
-import type { FeatureSet } from './features.js';
+import { facesOf, loadFeatures } from './features.js';
 import { RACE_NAMES } from './data.js';
 import { parseOverrides } from './overrides.js';
 import { AGE_BANDS, accuracy, ageStats, expectedCalibrationError, pick, reliability, rocAuc, where } from './metrics.js';
@@ -38,11 +37,6 @@ const genderModel = await loadGenderModel({ modelDir: join(modelDir, 'gender') }
 const ageModel = await loadAgeModel({ modelDir: join(modelDir, 'age') });
 const test = loadFeatures(genderModel.manifest.spec, 'test');
 const n = test.ages.length;
-
-function facesOf(set: FeatureSet): Uint8Array[] {
-  const per = set.spec.size * set.spec.size * set.spec.channels;
-  return Array.from({ length: set.ages.length }, (_, i) => set.pixels.subarray(i * per, (i + 1) * per));
-}
 
 const faces = facesOf(test);
 const t0 = performance.now();

@@ -40,6 +40,12 @@ function loadFeatures(spec: InputSpec, split: Split): FeatureSet {
   };
 }
 
+/** One view per face into the set's pixel buffer (no copies), in set order. */
+function facesOf(set: FeatureSet): Uint8Array[] {
+  const per = set.spec.size * set.spec.size * set.spec.channels;
+  return Array.from({ length: set.ages.length }, (_, i) => set.pixels.subarray(i * per, (i + 1) * per));
+}
+
 async function extract(spec: InputSpec, data: string): Promise<void> {
   const dir = specDir(spec);
   mkdirSync(dir, { recursive: true });
@@ -71,5 +77,5 @@ if (import.meta.url === pathToFileURL(process.argv[1]).href) {
   await extract({ size: arg('size', 64), channels }, dataDir());
 }
 
-export { loadFeatures, extract, specDir };
+export { loadFeatures, facesOf, extract, specDir };
 export type { FeatureSet };

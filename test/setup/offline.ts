@@ -12,10 +12,10 @@
 import { execFile, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, readdirSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import type { TestProject } from 'vitest/node';
+import { freePort } from '../support/freePort.js';
 
 interface OfflineServer {
   /** e.g. http://localhost:41234 (the HTTP API routes). */
@@ -44,17 +44,6 @@ const READY_TIMEOUT_MS = 180_000;
 const STOP_TIMEOUT_MS = 10_000;
 
 const slsEnv = () => ({ ...process.env, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off', FORCE_COLOR: '0' });
-
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 async function packageService(): Promise<string> {
   await promisify(execFile)(process.execPath, [SERVERLESS, 'package'], { cwd: ROOT, env: slsEnv(), timeout: 300_000, maxBuffer: 16 * 1024 * 1024 });

@@ -9,10 +9,10 @@
  * Tests get the endpoint and bucket with `inject('s3Local')`.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
+import { freePort } from '../support/freePort.js';
 
 interface S3Local {
   /** e.g. http://localhost:41235 (path-style, credentials S3RVER / S3RVER). */
@@ -25,17 +25,6 @@ declare module 'vitest' {
   export interface ProvidedContext {
     s3Local: S3Local;
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 async function setup(project: TestProject): Promise<() => void> {
