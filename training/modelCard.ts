@@ -2,6 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { RACE_NAMES } from './data.js';
 import { AGE_BANDS } from './metrics.js';
+import { verifyTables } from './verifyReport.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- the card reads a plain JSON object */
 type Figures = any;
@@ -30,12 +31,18 @@ function bandTable(m: Figures): string {
   return [header, `|---|${groups.map(() => '---:').join('|')}|`, ...rows].join('\n');
 }
 
+/** The race gap among faces aged 20+: the groups differ in their share of children, on whom gender is hardest. */
+function adultGap(m: Figures): string {
+  const adults = m.genderRaceGapAges20Plus;
+  if (!adults) return '';
+  const groups = Object.entries(adults).filter(([k]) => k !== 'gapPoints').map(([k, v]: [string, any]) => `${k} ${pct(v.accuracy)}, n=${v.n}`);
+  return `; among faces aged 20+ only (the race groups differ in their share of children, on whom gender is hardest): ${yrs(adults.gapPoints, 1)} points (${groups.join('; ')})`;
+}
+
 function verifySection(): string {
   const path = 'models/verify-metrics.json';
   if (!existsSync(path)) return 'Not measured yet: run `npx tsx training/verifyEval.ts`.';
-  const v = JSON.parse(readFileSync(path, 'utf8'));
-  return `Measured by \`${v.command ?? 'npx tsx training/verifyEval.ts'}\` on ${v.n ?? 'the'} \`test\` chips (detector on, default thresholds):\n\n` +
-    '```json\n' + JSON.stringify(v.results ?? v, null, 2) + '\n```';
+  return `Measured by \`npx tsx training/verifyEval.ts\` (full tables in \`verify-metrics.json\`). ${verifyTables(JSON.parse(readFileSync(path, 'utf8')))}`;
 }
 
 function modelCard(m: Figures): string {
@@ -93,7 +100,7 @@ calibration: \`npm run calibrate\`; this card: \`npm run evaluate\`.
 - Gender: ROC AUC ${yrs(m.test.gender.auc, 4)}, expected calibration error ${yrs(m.test.gender.ece, 4)} (10 bins).
 - Age: RMSE ${yrs(m.test.age.rmse)} years, ${pct(m.test.age.within5)} within 5 years.
 - Age range: the nominal ${pct(a.calibration?.intervalLevel, 0)} interval \`[low, high]\` covers **${pct(m.test.age.coverage)}** of test ages (mean width ${yrs(m.test.age.meanWidth, 1)} years).
-- Gender accuracy gap between race groups with 200+ test faces (${m.genderRaceGap.groups.join(', ')}): **${yrs(m.genderRaceGap.gapPoints, 1)} points**.
+- Gender accuracy gap between race groups with 200+ test faces (${m.genderRaceGap.groups.join(', ')}): **${yrs(m.genderRaceGap.gapPoints, 1)} points**${adultGap(m)}.
 - Baseline: conv32-BN-maxpool-conv64-maxpool-dense64-dropout0.5 on 48x48 grayscale; SGD + binary cross-entropy (gender), Adam + MSE (age, trained on ages <= 60, as the original). ${b ? `Commands: \`${b.commands.gender}\`, \`${b.commands.age}\`.` : ''}
 - The peer was trained on UTKFace and may have seen these test images; its row is an upper bound for it.
 ${s ? `- Serving path (JPEG -> decode -> detector -> crop -> models) on the same chips: face found in ${pct(s.detectOn.faceFoundRate, 2)}; detect on: gender ${pct(s.detectOn.genderAccuracy, 2)}, age MAE ${yrs(s.detectOn.ageMae)}; detect off: gender ${pct(s.detectOff.genderAccuracy, 2)}, age MAE ${yrs(s.detectOff.ageMae)}.` : ''}

@@ -19,6 +19,7 @@ import type { Decision, ResolvedClaim } from '../lib/verify.js';
 import { loadRows } from './data.js';
 import type { FaceRow } from './data.js';
 import { parseOverrides } from './overrides.js';
+import { verifyTables } from './verifyReport.js';
 import { mulberry32, shuffleInPlace } from './random.js';
 
 // --- config -----------------------------------------------------------------
@@ -114,15 +115,7 @@ const metrics = {
 writeFileSync(resolve(opts.out), `${JSON.stringify(metrics, null, 2)}\n`);
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
-console.log(`Verify decisions on ${rows.length} test chips (models ${analyzer.modelVersion}; tolerance ±${thresholds.ageTolerance} y, gender >= ${thresholds.minGenderConfidence}, detection >= ${thresholds.minDetectionScore})\n`);
-console.log('| claim | n | consistent | inconsistent | inconclusive |');
-console.log('| --- | ---: | ---: | ---: | ---: |');
-for (const [name, s] of Object.entries(scenarios)) {
-  const mark = (k: 'consistent' | 'inconsistent') => (s.truth === (k === 'consistent') ? `**${pct(s[k])}**` : pct(s[k]));
-  console.log(`| ${name}${s.truth ? ' (true)' : ' (false)'} | ${s.n} | ${mark('consistent')} | ${mark('inconsistent')} | ${pct(s.inconclusive)} |`);
-}
-console.log('\n| target | value | met |\n| --- | ---: | :---: |');
-for (const t of targets) console.log(`| ${t.target} | ${pct(t.value)} | ${t.met ? 'yes' : 'NO'} |`);
+console.log(verifyTables(metrics));
 console.log(`\nfaces per chip: none ${faceCounts.none}, one ${faceCounts.one}, several ${faceCounts.multiple}; one face but low detection score ${faceCounts.lowDetectionScore}, low gender confidence ${faceCounts.lowGenderConfidence}; analyzer errors ${faceCounts.analyzerErrors}`);
 console.log(`wrote ${opts.out}`);
 console.log(`verify n=${rows.length} true_inconsistent=${pct(scenarios['true age + sex'].inconsistent)} age20_caught=${pct(scenarios['age ±20'].inconsistent)} sex_caught=${pct(scenarios['other sex'].inconsistent)} true_inconclusive=${pct(scenarios['true age + sex'].inconclusive)} targets_met=${targets.filter((t) => t.met).length}/${targets.length}`);
