@@ -81,17 +81,25 @@ const bandMae = Object.fromEntries(['all', 'female', 'male', ...RACE_NAMES].map(
     return [b.name, idx.length ? { n: idx.length, mae: ageStats(pick(agePred, idx), pick(test.ages, idx)).mae } : { n: 0, mae: null }];
   }))]));
 
-const raceAccuracies = RACE_NAMES.map((name) => ({ name, ...byGroup[name] })).filter((g) => g.n >= 200);
-const accs = raceAccuracies.map((g) => g.gender.accuracy);
-const raceGap = { groups: raceAccuracies.map((g) => g.name), gapPoints: 100 * (Math.max(...accs) - Math.min(...accs)) };
-// The race groups differ in age mix (e.g. far more infants among Asian test faces), and gender is
-// hardest on children: the same gap among adults separates the two causes.
-const adultRaceAccuracies = RACE_NAMES.map((name, r) => {
-  const idx = where(n, (i) => test.races[i] === r && test.ages[i] >= 20);
-  return { name, n: idx.length, accuracy: accuracy(pick(pFemale, idx), pick(test.females, idx)) };
-}).filter((g) => g.n >= 200);
-const adultAccs = adultRaceAccuracies.map((g) => g.accuracy);
-const raceGapAdults = { ...Object.fromEntries(adultRaceAccuracies.map((g) => [g.name, { n: g.n, accuracy: g.accuracy }])), gapPoints: 100 * (Math.max(...adultAccs) - Math.min(...adultAccs)) };
+/**
+ * Gender-accuracy gap (points) between the race groups with 200+ faces among `keep`. Also taken
+ * among faces aged 20+: the race groups differ in age mix (far more infants among Asian test
+ * faces) and gender is hardest on children, so the second gap separates the two causes.
+ */
+function genderRaceGap(keep: (i: number) => boolean) {
+  const races = RACE_NAMES.map((name, r) => {
+    const idx = where(n, (i) => test.races[i] === r && keep(i));
+    return { name, n: idx.length, accuracy: accuracy(pick(pFemale, idx), pick(test.females, idx)) };
+  }).filter((g) => g.n >= 200);
+  const accs = races.map((g) => g.accuracy);
+  return {
+    groups: races.map((g) => g.name),
+    byRace: Object.fromEntries(races.map((g) => [g.name, { n: g.n, accuracy: g.accuracy }])),
+    gapPoints: 100 * (Math.max(...accs) - Math.min(...accs)),
+  };
+}
+const raceGap = genderRaceGap(() => true);
+const raceGapAdults = genderRaceGap((i) => test.ages[i] >= 20);
 
 // --- baseline row (the original notebook's recipe, same split) ----------------------------------------
 async function baselineRow() {

@@ -35,7 +35,7 @@ function bandTable(m: Figures): string {
 function adultGap(m: Figures): string {
   const adults = m.genderRaceGapAges20Plus;
   if (!adults) return '';
-  const groups = Object.entries(adults).filter(([k]) => k !== 'gapPoints').map(([k, v]: [string, any]) => `${k} ${pct(v.accuracy)}, n=${v.n}`);
+  const groups = Object.entries(adults.byRace).map(([k, v]: [string, any]) => `${k} ${pct(v.accuracy)}, n=${v.n}`);
   return `; among faces aged 20+ only (the race groups differ in their share of children, on whom gender is hardest): ${yrs(adults.gapPoints, 1)} points (${groups.join('; ')})`;
 }
 
@@ -87,9 +87,9 @@ one-epoch warm-up and cosine decay, augmentation (flip, +-6% shift, 0.9-1.1 scal
 rotation, brightness +-20, contrast 0.8-1.2). Machine: ${m.machine.cpu}, one core per model
 (${m.machine.cores} cores, both models trained at once), Node ${m.machine.node}, tfjs wasm with
 our fast conv-gradient kernels (\`training/wasmKernels.ts\`). Features: \`npm run features\`;
-calibration: \`npm run calibrate\`; this card: \`npm run evaluate\`. The runs wrote to
-\`.cache/runs/<task>-e20/\` (\`--name\`/\`--out\` only choose folders) and were copied into
-\`models/<task>/\`; \`npm run train -- --task=<task>\` (default 20 epochs) trains the same model.
+calibration: \`npm run calibrate\`; this card: \`npm run evaluate\`. In a command,
+\`--name\` and \`--out\` only choose the checkpoint and export folders; an export elsewhere was
+copied into \`models/<task>/\`.
 
 ## Results on test
 
