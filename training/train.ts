@@ -43,6 +43,7 @@ const defaults = {
   name: '', // run name; default '<arch>-<task>'
   out: '', // export folder; default models/<task> for ours, .cache/baseline/<task> for baseline
   maxSteps: 0, // stop after this many steps (0 = no limit); for smoke tests and benches
+  init: '', // warm start: an exported model folder of the same architecture (e.g. models/age) to fine-tune
 };
 type Config = typeof defaults;
 const config: Config = parseOverrides(defaults, process.argv.slice(2));
@@ -195,9 +196,20 @@ async function saveCheckpoint(state: TrainState, improved: boolean): Promise<voi
   renameSync(tmp, checkpointDir);
 }
 
+/** Fine-tuning starts from an exported model's weights; the layer names and shapes must match. */
+async function warmStart(dir: string): Promise<void> {
+  const saved = await tf.loadLayersModel(fileSystemHandler(resolve(dir)));
+  model.setWeights(saved.getWeights());
+  saved.dispose();
+  console.log(`${name}: initialised from ${dir}`);
+}
+
 async function resumeIfPossible(): Promise<TrainState> {
   const fresh = { epoch: 0, bestScore: Infinity, bestEpoch: -1, history: [], seconds: 0 };
-  if (!existsSync(join(checkpointDir, 'state.json'))) return fresh;
+  if (!existsSync(join(checkpointDir, 'state.json'))) {
+    if (config.init) await warmStart(config.init);
+    return fresh;
+  }
   const state = JSON.parse(readFileSync(join(checkpointDir, 'state.json'), 'utf8'));
   const saved = await tf.loadLayersModel(fileSystemHandler(join(checkpointDir, 'model')));
   model.setWeights(saved.getWeights());
@@ -281,5 +293,12 @@ await saveModelForServing(best, outDir, {
   name: `${config.arch}-${task}`, task, arch: config.arch, spec, maxAge: MAX_AGE,
   bestEpoch: state.bestEpoch, valScore: state.bestScore, trainingSeconds: Math.round(state.seconds),
   command: `npm run train -- ${process.argv.slice(2).join(' ')}`.trim(), config, history: state.history,
+  initialisedFrom: config.init ? initProvenance(config.init) : undefined,
 });
 console.log(`saved ${outDir} (best epoch ${state.bestEpoch}, val ${state.bestScore.toFixed(4)})`);
+
+/** What a fine-tuned model started from, so its card can give the whole chain of commands. */
+function initProvenance(dir: string): Record<string, unknown> {
+  const manifest = JSON.parse(readFileSync(join(resolve(dir), 'manifest.json'), 'utf8'));
+  return { folder: dir, name: manifest.name, command: manifest.command, bestEpoch: manifest.bestEpoch, valScore: manifest.valScore, trainingSeconds: manifest.trainingSeconds, initialisedFrom: manifest.initialisedFrom };
+}
