@@ -11,6 +11,22 @@ const pct = (x: number | null | undefined, d = 1) => (x == null || Number.isNaN(
 const yrs = (x: number | null | undefined, d = 2) => (x == null || Number.isNaN(x) ? 'n/a' : x.toFixed(d));
 const minutes = (s: number | undefined) => (s == null ? 'n/a' : `${(s / 60).toFixed(0)} min`);
 
+/** A model's training stages, first to last: a fine-tune's manifest names the export it started from. */
+function trainingStages(manifest: Figures): Figures[] {
+  const stages: Figures[] = [];
+  for (let st = manifest; st; st = st.initialisedFrom) stages.unshift(st);
+  return stages;
+}
+
+function trainingCell(manifest: Figures): string {
+  const stages = trainingStages(manifest);
+  const epochsOf = (st: Figures) => st.config?.epochs ?? st.history?.length;
+  const lines = stages.map((st, k) => `${k ? `then fine-tuned ${epochsOf(st)} epochs (peak LR ${st.config?.lr})` : `${epochsOf(st)} epochs`}, best on val at epoch ${st.bestEpoch}, ${minutes(st.trainingSeconds)}${st.machine ? ` on ${st.machine}` : ''}`);
+  return lines.join('; ');
+}
+
+const commandCell = (manifest: Figures) => trainingStages(manifest).map((st) => `\`${st.command}\``).join(', then ');
+
 function groupTable(m: Figures): string {
   const names = ['all', 'female', 'male', ...RACE_NAMES, ...AGE_BANDS.map((b) => `age ${b.name}`)];
   const rows = names.map((g) => {
@@ -77,15 +93,16 @@ figures below are on **test** (n=${m.n}); calibration and model selection used *
 | architecture | stride-2 stem + 4 VGG blocks (${g.config?.widths}), ${g.config?.convsPerBlock} conv3x3+ReLU per block, max-pool, GAP, dropout ${g.config?.dropout}, sigmoid | same trunk, softmax over ages 0-116 (label-distribution learning: KL to a Gaussian label + ${a.config?.ageL1Weight} x L1 on the expected age) |
 | parameters | ${g.parameters} | ${a.parameters} |
 | file size (float16 weights) | ${(m.models.bytes.gender / 1024).toFixed(0)} KiB | ${(m.models.bytes.age / 1024).toFixed(0)} KiB |
-| training | ${g.config?.epochs} epochs, best on val at epoch ${g.bestEpoch}, ${minutes(g.trainingSeconds)} | ${a.config?.epochs} epochs, best at epoch ${a.bestEpoch}, ${minutes(a.trainingSeconds)} |
-| command | \`${g.command}\` | \`${a.command}\` |
+| training | ${trainingCell(g)} | ${trainingCell(a)} |
+| command | ${commandCell(g)} | ${commandCell(a)} |
 | seed | ${g.config?.seed} | ${a.config?.seed} |
 | calibration (val) | temperature ${g.calibration?.temperature} | ${pct(a.calibration?.intervalLevel, 0)} range stretch x${a.calibration?.intervalScale} |
 
 Both together: ${(totalBytes / 1024 / 1024).toFixed(2)} MiB. Training: Adam, batch ${g.config?.batch}, peak LR ${g.config?.lr} with a
 one-epoch warm-up and cosine decay, augmentation (flip, +-6% shift, 0.9-1.1 scale, +-10 deg
-rotation, brightness +-20, contrast 0.8-1.2). Machine: ${m.machine.cpu}, one core per model
-(${m.machine.cores} cores, both models trained at once), Node ${m.machine.node}, tfjs wasm with
+rotation, brightness +-20, contrast 0.8-1.2). Machine: 2-core VMs (the CPU of each stage is in
+the table; this card was computed on ${m.machine.cpu}), one core per model (both trained at
+once), Node ${m.machine.node}, tfjs wasm with
 our fast conv-gradient kernels (\`training/wasmKernels.ts\`). Features: \`npm run features\`;
 calibration: \`npm run calibrate\`; this card: \`npm run evaluate\`. In a command,
 \`--name\` and \`--out\` only choose the checkpoint and export folders; an export elsewhere was

@@ -8,6 +8,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { mkdirSync, writeFileSync, readFileSync, existsSync, rmSync, renameSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { cpus } from 'node:os';
 import { initBackend } from '../lib/backend.js';
 import { fileSystemHandler } from '../lib/modelIo.js';
 import { registerFastConvGradients } from './wasmKernels.js';
@@ -293,6 +294,7 @@ await saveModelForServing(best, outDir, {
   name: `${config.arch}-${task}`, task, arch: config.arch, spec, maxAge: MAX_AGE,
   bestEpoch: state.bestEpoch, valScore: state.bestScore, trainingSeconds: Math.round(state.seconds),
   command: `npm run train -- ${process.argv.slice(2).join(' ')}`.trim(), config, history: state.history,
+  machine: cpus()[0]?.model ?? 'unknown',
   initialisedFrom: config.init ? initProvenance(config.init) : undefined,
 });
 console.log(`saved ${outDir} (best epoch ${state.bestEpoch}, val ${state.bestScore.toFixed(4)})`);
@@ -300,5 +302,9 @@ console.log(`saved ${outDir} (best epoch ${state.bestEpoch}, val ${state.bestSco
 /** What a fine-tuned model started from, so its card can give the whole chain of commands. */
 function initProvenance(dir: string): Record<string, unknown> {
   const manifest = JSON.parse(readFileSync(join(resolve(dir), 'manifest.json'), 'utf8'));
-  return { folder: dir, name: manifest.name, command: manifest.command, bestEpoch: manifest.bestEpoch, valScore: manifest.valScore, trainingSeconds: manifest.trainingSeconds, initialisedFrom: manifest.initialisedFrom };
+  return {
+    folder: dir, name: manifest.name, command: manifest.command, config: { epochs: manifest.config?.epochs, lr: manifest.config?.lr },
+    bestEpoch: manifest.bestEpoch, valScore: manifest.valScore, trainingSeconds: manifest.trainingSeconds, machine: manifest.machine,
+    initialisedFrom: manifest.initialisedFrom,
+  };
 }
