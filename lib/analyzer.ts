@@ -147,6 +147,11 @@ function weightsVersion(dir: string, name: string): string {
   return `${name}-${hash.slice(0, 8)}`;
 }
 
+/** The version the service reports for a model folder: `age-<hash>+gender-<hash>`. */
+function modelVersionOf(modelDir: string): string {
+  return `${weightsVersion(join(modelDir, 'age'), 'age')}+${weightsVersion(join(modelDir, 'gender'), 'gender')}`;
+}
+
 async function createAnalyzer(config: Config = getConfig()): Promise<FaceAnalyzer> {
   try {
     await initBackend();
@@ -160,7 +165,7 @@ async function createAnalyzer(config: Config = getConfig()): Promise<FaceAnalyze
     loadAgeModel({ modelDir: ageDir }),
     loadGenderModel({ modelDir: genderDir }),
   ]);
-  const version = `${weightsVersion(ageDir, 'age')}+${weightsVersion(genderDir, 'gender')}`;
+  const version = modelVersionOf(config.modelDir);
   const analyzer = new FaceAnalyzer(config, detector, ageModel, genderModel, version);
   // One warm-up pass compiles XNNPACK operators so the first real request is not the slow one.
   const blank = { data: new Uint8Array(64 * 64 * 4).fill(128), width: 64, height: 64, format: 'png' as const };
@@ -186,5 +191,5 @@ async function isWarm(): Promise<boolean> {
   return loaded;
 }
 
-export { FaceAnalyzer, getAnalyzer, createAnalyzer, isWarm, DEFAULT_OPTIONS };
+export { FaceAnalyzer, getAnalyzer, createAnalyzer, isWarm, modelVersionOf, DEFAULT_OPTIONS };
 export type { AnalyzeOptions, AnalyzeResult, FaceResult, AnalyzerHealth };

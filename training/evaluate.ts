@@ -12,14 +12,15 @@ import { join, resolve } from 'node:path';
 import { initBackend } from '../lib/backend.js';
 import { fileSystemHandler } from '../lib/modelIo.js';
 import { loadAgeModel, loadGenderModel } from '../lib/models.js';
-import { createAnalyzer } from '../lib/analyzer.js';
+import { createAnalyzer, modelVersionOf } from '../lib/analyzer.js';
 import { loadConfig } from '../lib/config.js';
 import { facesOf, loadFeatures } from './features.js';
 import { RACE_NAMES } from './data.js';
 import { parseOverrides } from './overrides.js';
 import { AGE_BANDS, accuracy, ageStats, expectedCalibrationError, pick, reliability, rocAuc, where } from './metrics.js';
 import { scatterSvg, calibrationSvg } from './plots.js';
-import { modelCard } from './modelCard.js';
+import { modelCard, readmeGlance } from './modelCard.js';
+import { updateReadmeSection } from './readmeSections.js';
 import { scoreSample } from './ciSample.js';
 
 // --- config -------------------------------------------------------------------------------------
@@ -205,6 +206,7 @@ const metrics = {
   service,
   ciSample,
   models: { gender: manifests.gender, age: manifests.age, bytes: sizes },
+  modelVersion: modelVersionOf(modelDir),
   machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version, backend: tf.getBackend() },
   evaluatedAt: new Date().toISOString(),
 };
@@ -213,6 +215,8 @@ writeFileSync(join(modelDir, 'age-scatter.svg'), scatterSvg(Array.from(test.ages
 writeFileSync(join(modelDir, 'gender-calibration.svg'), calibrationSvg(metrics.genderReliability));
 writeFileSync(join(modelDir, 'README.md'), modelCard(metrics));
 console.log(`wrote ${modelDir}/metrics.json, README.md and plots`);
+// The top-level README's summary table is only rewritten for the shipped models.
+if (modelDir === resolve('models')) updateReadmeSection('README.md', 'glance', readmeGlance(metrics));
 console.log(`evaluate split=test n=${n} gender_acc=${(100 * metrics.test.gender.accuracy).toFixed(2)}% auc=${metrics.test.gender.auc.toFixed(4)} ` +
   `ece=${metrics.test.gender.ece.toFixed(4)} age_mae=${metrics.test.age.mae.toFixed(3)} age_mae_le60=${metrics.ageLe60.mae.toFixed(3)} ` +
   `coverage80=${(100 * metrics.test.age.coverage).toFixed(1)}%`);

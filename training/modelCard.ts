@@ -184,4 +184,32 @@ ${verifySection()}
 `;
 }
 
-export { modelCard };
+/** Where the gap is widest: the best and worst race groups, as "Asian 86.6% vs Indian 92.4%". */
+function gapEnds(gap: Figures): string {
+  const groups = Object.entries(gap.byRace as Record<string, { accuracy: number }>).sort((x, y) => x[1].accuracy - y[1].accuracy);
+  const [lo, hi] = [groups[0], groups[groups.length - 1]];
+  return `${lo[0]} ${pct(lo[1].accuracy)} vs ${hi[0]} ${pct(hi[1].accuracy)}`;
+}
+
+/** The top-level README's "Models at a glance" table and summary, from the same figures as the card. */
+function readmeGlance(m: Figures): string {
+  const b = m.baseline;
+  const p = m.peer;
+  const mib = (m.models.bytes.gender + m.models.bytes.age) / 1024 / 1024;
+  const adults = m.genderRaceGapAges20Plus;
+  return `All on the ${m.n.toLocaleString('en')} \`test\` chips of UTKFace's fixed split (full tables: [models/README.md](models/README.md)):
+
+| | gender accuracy | age MAE, all ages | age MAE, ages <= 60 | size |
+|---|---:|---:|---:|---:|
+| ours (64x64 RGB, trained here) | ${pct(m.test.gender.accuracy, 2)} | ${yrs(m.test.age.mae)} y | ${yrs(m.ageLe60.mae)} y | ${mib.toFixed(1)} MiB |
+| original notebook recipe, retrained on our split | ${b ? pct(b.genderAccuracy, 2) : 'n/a'} | ${b ? `${yrs(b.ageMae)} y` : 'n/a'} | ${b ? `${yrs(b.ageMaeAgeLe60)} y` : 'n/a'} | |
+| @vladmandic/face-api ageGenderNet (trained on UTKFace, may have seen test) | ${p ? pct(p.gender?.accuracy, 2) : 'not measured'} | ${p ? `${yrs(p.age?.mae)} y` : 'n/a'} | ${p?.ageLe60 ? `${yrs(p.ageLe60.mae)} y` : 'n/a'} | |
+
+Ages come with an ${pct(m.models.age.calibration?.intervalLevel, 0)} range (covers ${pct(m.test.age.coverage)} of test ages); gender confidence is calibrated
+(ECE ${yrs(m.test.gender.ece, 3)}). Where the models fail most: children (gender ${pct(m.byGroup['age 0-12'].gender.accuracy, 0)} under 13),
+people over 60 (age MAE ${yrs(m.byGroup['age 60+'].age.mae, 1)}), and a ${yrs(m.genderRaceGap.gapPoints, 1)}-point gender-accuracy gap between race
+groups (${gapEnds(m.genderRaceGap)})${adults ? `, which is ${yrs(adults.gapPoints, 1)} points among faces aged 20+ (${gapEnds(adults)}): the groups differ mostly in their share of children` : ''}.
+Models: \`${m.modelVersion ?? `${m.models.age.version ?? 'age'}+${m.models.gender.version ?? 'gender'}`}\`.`;
+}
+
+export { modelCard, readmeGlance };

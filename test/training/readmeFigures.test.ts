@@ -1,0 +1,40 @@
+/**
+ * The README quotes the model figures; these tests fail when a retrain or re-evaluation
+ * changed models/metrics.json or models/verify-metrics.json but the README was not rewritten.
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { readmeGlance } from '../../training/modelCard.js';
+import { replaceSection } from '../../training/readmeSections.js';
+import { verifyTables } from '../../training/verifyReport.js';
+
+const readme = readFileSync('README.md', 'utf8');
+const json = (path: string) => JSON.parse(readFileSync(path, 'utf8'));
+
+describe('README figures', () => {
+  it('the "Models at a glance" section is what npm run evaluate writes from models/metrics.json', () => {
+    expect(replaceSection(readme, 'glance', readmeGlance(json('models/metrics.json')))).toBe(readme);
+  });
+
+  it('the verify tables are what training/verifyEval.ts writes from models/verify-metrics.json', () => {
+    expect(replaceSection(readme, 'verify', verifyTables(json('models/verify-metrics.json')))).toBe(readme);
+  });
+
+  it('quotes the version of the committed models', () => {
+    const metrics = json('models/metrics.json');
+    const verify = json('models/verify-metrics.json');
+    expect(verify.modelVersion).toBe(metrics.modelVersion);
+    expect(readme).toContain(`\`${metrics.modelVersion}\``);
+  });
+});
+
+describe('replaceSection', () => {
+  it('rewrites only the text between the markers', () => {
+    const text = 'a\n<!-- generated:x -->\nold\n<!-- /generated:x -->\nb\n';
+    expect(replaceSection(text, 'x', 'new')).toBe('a\n<!-- generated:x -->\nnew\n<!-- /generated:x -->\nb\n');
+  });
+
+  it('refuses a README without the section', () => {
+    expect(() => replaceSection('no markers', 'x', 'new')).toThrow(/no <!-- generated:x -->/);
+  });
+});
