@@ -142,6 +142,9 @@ ${bandTable(m)}
   4-epoch schedule on the gender task reached val 86.42% on 48x48 grayscale and 88.19% on 64x64
   RGB (+1.8 points), training at 107 vs 82 images/s
   (\`npm run train -- --task=gender --epochs=4 --size=48 --channels=1\`, and \`--size=64 --channels=3\`).
+- **Cheaper nets** (for the 5 ms inference target, \`npx tsx bench/archCost.ts\`): with the same
+  seed and 4-epoch gender schedule, half the widths (16,32,64,96; 12 M conv MACs instead of 48 M)
+  reached val 86.84% and one conv per block 84.51%, against 88.19% for the shipped net.
 - **No batch norm.** On wasm, batch norm's gradient (mostly \`Tile\`) cost 40% of a step:
   46 vs 79 images/s for the same 64x64x3 net (\`tf.profile\` of one step). A stride-2 stem was
   the other big saving (58 -> 190 images/s for a 4-conv net), because full-resolution convs
