@@ -197,24 +197,24 @@ async function saveCheckpoint(state: TrainState, improved: boolean): Promise<voi
   renameSync(tmp, checkpointDir);
 }
 
-/** Fine-tuning starts from an exported model's weights; the layer names and shapes must match. */
-async function warmStart(dir: string): Promise<void> {
-  const saved = await tf.loadLayersModel(fileSystemHandler(resolve(dir)));
+/** Copies a saved model's weights into ours: a checkpoint, or for a fine-tune an exported model (same layers). */
+async function copyWeightsFrom(dir: string): Promise<void> {
+  const saved = await tf.loadLayersModel(fileSystemHandler(dir));
   model.setWeights(saved.getWeights());
   saved.dispose();
-  console.log(`${name}: initialised from ${dir}`);
 }
 
 async function resumeIfPossible(): Promise<TrainState> {
   const fresh = { epoch: 0, bestScore: Infinity, bestEpoch: -1, history: [], seconds: 0 };
   if (!existsSync(join(checkpointDir, 'state.json'))) {
-    if (config.init) await warmStart(config.init);
+    if (config.init) {
+      await copyWeightsFrom(resolve(config.init));
+      console.log(`${name}: initialised from ${config.init}`);
+    }
     return fresh;
   }
   const state = JSON.parse(readFileSync(join(checkpointDir, 'state.json'), 'utf8'));
-  const saved = await tf.loadLayersModel(fileSystemHandler(join(checkpointDir, 'model')));
-  model.setWeights(saved.getWeights());
-  saved.dispose();
+  await copyWeightsFrom(join(checkpointDir, 'model'));
   const opt = JSON.parse(readFileSync(join(checkpointDir, 'optimizer.json'), 'utf8')) as { name: string; shape: number[] }[];
   const bin = readFileSync(join(checkpointDir, 'optimizer.bin'));
   const values = new Float32Array(bin.buffer, bin.byteOffset, bin.byteLength / 4);
@@ -240,6 +240,8 @@ function learningRate(step: number): number {
 }
 
 mkdirSync(checkpointDir, { recursive: true });
+// Read now, with the weights: the init folder may be overwritten while this run trains.
+const initialisedFrom = config.init ? initProvenance(config.init) : undefined;
 const state = await resumeIfPossible();
 let stepsDone = 0;
 for (let epoch = state.epoch + 1; epoch <= config.epochs; epoch++) {
@@ -295,7 +297,7 @@ await saveModelForServing(best, outDir, {
   bestEpoch: state.bestEpoch, valScore: state.bestScore, trainingSeconds: Math.round(state.seconds),
   command: `npm run train -- ${process.argv.slice(2).join(' ')}`.trim(), config, history: state.history,
   machine: cpus()[0]?.model ?? 'unknown',
-  initialisedFrom: config.init ? initProvenance(config.init) : undefined,
+  initialisedFrom,
 });
 console.log(`saved ${outDir} (best epoch ${state.bestEpoch}, val ${state.bestScore.toFixed(4)})`);
 
