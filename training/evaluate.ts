@@ -143,10 +143,10 @@ async function baselineRow() {
 // checkout), keep the row measured earlier rather than dropping it from the card.
 const baseline = await baselineRow() ?? previousBaselineRow();
 function previousBaselineRow() {
-  const path = resolve('models/metrics.json');
+  const path = join(modelDir, 'metrics.json');
   const previous = existsSync(path) ? JSON.parse(readFileSync(path, 'utf8')).baseline ?? null : null;
   console.log(previous
-    ? `baseline weights not found in ${config.baseline}: keeping the baseline row from models/metrics.json`
+    ? `baseline weights not found in ${config.baseline}: keeping the baseline row from ${path}`
     : `baseline weights not found in ${config.baseline}: no baseline row`);
   return previous;
 }

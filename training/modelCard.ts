@@ -215,7 +215,7 @@ Ages come with an ${pct(m.models.age.calibration?.intervalLevel, 0)} range (cove
 (ECE ${yrs(m.test.gender.ece, 3)}). Where the models fail most: children (gender ${pct(m.byGroup['age 0-12'].gender.accuracy, 0)} under 13),
 people over 60 (age MAE ${yrs(m.byGroup['age 60+'].age.mae, 1)}), and a ${yrs(m.genderRaceGap.gapPoints, 1)}-point gender-accuracy gap between race
 groups (${gapEnds(m.genderRaceGap)})${adults ? `, which is ${yrs(adults.gapPoints, 1)} points among faces aged 20+ (${gapEnds(adults)}): the groups differ mostly in their share of children` : ''}.
-Models: \`${m.modelVersion ?? `${m.models.age.version ?? 'age'}+${m.models.gender.version ?? 'gender'}`}\`.`;
+Models: \`${m.modelVersion}\`.`;
 }
 
 export { modelCard, readmeGlance };
