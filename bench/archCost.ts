@@ -10,6 +10,7 @@ import { initBackend } from '../lib/backend.js';
 import { registerFastConvGradients } from '../training/wasmKernels.js';
 import { buildNet } from '../training/models.js';
 import { parseOverrides } from '../training/overrides.js';
+import { quantile } from '../training/metrics.js';
 
 const config = parseOverrides({ runs: 200, warmup: 20, trainSteps: 4, batch: 64 }, process.argv.slice(2));
 const CANDIDATES = [
@@ -36,11 +37,6 @@ function convMacs(model: tf.LayersModel): number {
   return macs;
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
-
 for (const c of CANDIDATES) {
   const spec = { size: c.size, channels: 3 as const };
   const nets = [buildNet('age', spec, c.widths, c.convs, 0.3, 0, 1), buildNet('gender', spec, c.widths, c.convs, 0.3, 0, 2)];
@@ -63,7 +59,7 @@ for (const c of CANDIDATES) {
   const trainImgPerS = (config.trainSteps * config.batch) / ((performance.now() - t0) / 1000);
 
   console.log(`bench=arch name=${c.name} input=${c.size}x${c.size}x3 widths=${c.widths.join(',')} convs_per_block=${c.convs} ` +
-    `params=${net.countParams()} conv_mmacs=${(convMacs(net) / 1e6).toFixed(1)} both_models_p50_ms=${median(times).toFixed(2)} ` +
+    `params=${net.countParams()} conv_mmacs=${(convMacs(net) / 1e6).toFixed(1)} both_models_p50_ms=${quantile(times, 0.5).toFixed(2)} ` +
     `train_img_s=${trainImgPerS.toFixed(1)}`);
   [face, x, y, ...nets].forEach((t) => t.dispose());
   optimizer.dispose();

@@ -11,6 +11,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createAnalyzer } from '../lib/analyzer.js';
 import { parseOverrides } from '../training/overrides.js';
+import { quantile } from '../training/metrics.js';
 
 const config = parseOverrides({ runs: 50, warmup: 5, coldRuns: 3, faceApi: 1 }, process.argv.slice(2));
 const FIXTURES = [
@@ -19,7 +20,6 @@ const FIXTURES = [
   { size: '1920x1080', file: 'bench/fixtures/face-1920x1080.jpg' },
 ];
 
-const pct = (xs: number[], p: number) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(p * s.length))]; };
 
 // --- warm end-to-end ---------------------------------------------------------------------------
 const analyzer = await createAnalyzer();
@@ -35,7 +35,7 @@ for (const f of FIXTURES) {
     decode.push(r.timingsMs.decode); detect.push(r.timingsMs.detect); predict.push(r.timingsMs.predict);
     if (r.faces.length !== 1) throw new Error(`${f.file}: expected one face, got ${r.faces.length}`);
   }
-  ours[f.size] = { p50: pct(total, 0.5), p95: pct(total, 0.95), decode: pct(decode, 0.5), detect: pct(detect, 0.5), predict: pct(predict, 0.5) };
+  ours[f.size] = { p50: quantile(total, 0.5), p95: quantile(total, 0.95), decode: quantile(decode, 0.5), detect: quantile(detect, 0.5), predict: quantile(predict, 0.5) };
   const o = ours[f.size];
   console.log(`bench=e2e size=${f.size} n=${config.runs} p50_ms=${o.p50.toFixed(1)} p95_ms=${o.p95.toFixed(1)} decode_p50_ms=${o.decode.toFixed(1)} detect_p50_ms=${o.detect.toFixed(1)} predict_p50_ms=${o.predict.toFixed(1)}`);
 }
@@ -64,7 +64,7 @@ function coldStartOnce(): Promise<number> {
 if (!existsSync('dist/http.mjs')) execFileSync(process.execPath, ['scripts/serverlessBundle.cjs'], { stdio: 'inherit' });
 const colds: number[] = [];
 for (let i = 0; i < config.coldRuns; i++) colds.push(await coldStartOnce());
-const coldMedian = pct(colds, 0.5);
+const coldMedian = quantile(colds, 0.5);
 console.log(`bench=cold-start what=bundled-handler n=${colds.length} ms=${colds.map((c) => c.toFixed(0)).join(',')} median_ms=${coldMedian.toFixed(0)}`);
 
 // --- face-api on the same images, same run ----------------------------------------------------------

@@ -8,6 +8,7 @@ import { initBackend } from '../lib/backend.js';
 import { getConfig } from '../lib/config.js';
 import { loadAgeModel, loadGenderModel } from '../lib/models.js';
 import { parseOverrides } from '../training/overrides.js';
+import { quantile } from '../training/metrics.js';
 
 const config = parseOverrides({ n: 300, warmup: 30 }, process.argv.slice(2));
 await initBackend();
@@ -24,7 +25,6 @@ for (let i = 0; i < config.warmup + config.n; i++) {
   gender.predict([face]);
   if (i >= config.warmup) times.push(performance.now() - t0);
 }
-times.sort((a, b) => a - b);
-const q = (p: number) => times[Math.min(times.length - 1, Math.floor(p * times.length))].toFixed(2);
+const q = (p: number) => quantile(times, p).toFixed(2);
 console.log(`bench=predict backend=wasm models=age+gender n=${config.n} p50_ms=${q(0.5)} p95_ms=${q(0.95)} ` +
   `rss_mb=${(process.memoryUsage().rss / 2 ** 20).toFixed(0)}`);

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { Jimp } from 'jimp';
 import * as tf from '@tensorflow/tfjs';
 import { dataDir } from './config.js';
+import { quantile } from './metrics.js';
 import { loadRows } from './data.js';
 import type { Split } from './data.js';
 import { keypointGeometry, loadFaceDetector, trainingCropFor } from '../lib/faceDetector.js';
@@ -49,11 +50,6 @@ function iou(a: PixelBox, b: PixelBox): number {
   const h = Math.min(a.top + a.height, b.top + b.height) - Math.max(a.top, b.top);
   const inter = Math.max(0, w) * Math.max(0, h);
   return inter / (a.width * a.height + b.width * b.height - inter);
-}
-
-function quantile(values: number[], q: number): number {
-  const sorted = [...values].sort((x, y) => x - y);
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 }
 
 function meanSd(values: number[]): { mean: number; sd: number } {

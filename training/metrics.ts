@@ -14,6 +14,12 @@ function mean(xs: ArrayLike<number>): number {
   return xs.length ? s / xs.length : NaN;
 }
 
+/** The value at quantile q (0..1) of the values, nearest rank rounding down (the benches' p50/p95). */
+function quantile(values: ArrayLike<number>, q: number): number {
+  const sorted = Array.from(values).sort((x, y) => x - y);
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+}
+
 function accuracy(pFemale: ArrayLike<number>, female: ArrayLike<number>): number {
   let ok = 0;
   for (let i = 0; i < pFemale.length; i++) if ((pFemale[i] >= 0.5 ? 1 : 0) === female[i]) ok++;
@@ -83,5 +89,5 @@ function pick<T extends ArrayLike<number>>(xs: T, idx: number[]): number[] {
   return idx.map((i) => xs[i]);
 }
 
-export { AGE_BANDS, mean, accuracy, rocAuc, reliability, expectedCalibrationError, ageStats, where, pick };
+export { AGE_BANDS, mean, quantile, accuracy, rocAuc, reliability, expectedCalibrationError, ageStats, where, pick };
 export type { AgeStats };
