@@ -45,11 +45,15 @@ const defaults = {
   out: '', // export folder; default models/<task> for ours, .cache/baseline/<task> for baseline
   maxSteps: 0, // stop after this many steps (0 = no limit); for smoke tests and benches
   init: '', // warm start: an exported model folder of the same architecture (e.g. models/age) to fine-tune
+  teacher: '', // knowledge distillation: an exported model folder (any width) whose outputs on the same augmented batch...
+  distill: 0.5, // ...are mixed into the targets with this weight (0 = labels only, 1 = teacher only)
 };
 type Config = typeof defaults;
 const config: Config = parseOverrides(defaults, process.argv.slice(2));
 if (config.task !== 'gender' && config.task !== 'age') throw new Error('--task must be gender or age');
 if (config.arch !== 'ours' && config.arch !== 'baseline') throw new Error('--arch must be ours or baseline');
+if (config.teacher && config.arch !== 'ours') throw new Error('--teacher distils into our net only');
+if (!(config.distill >= 0 && config.distill <= 1)) throw new Error('--distill must be in [0, 1]');
 const task = config.task as 'gender' | 'age';
 const name = config.name || `${config.arch}-${task}`;
 const outDir = resolve(config.out || (config.arch === 'ours' ? `models/${task}` : `.cache/baseline/${task}`));
@@ -87,6 +91,12 @@ const model = config.arch === 'ours'
 // The baseline keeps the original recipe: SGD for gender, Adam for age.
 const optimizer = config.arch === 'baseline' && task === 'gender' ? tf.train.sgd(config.lr) : tf.train.adam(config.lr);
 console.log(`${model.countParams()} parameters`);
+// Frozen, so the optimiser never touches it; its outputs on the augmented batch are soft targets.
+const teacher = config.teacher ? await tf.loadLayersModel(fileSystemHandler(resolve(config.teacher))) : undefined;
+if (teacher) {
+  teacher.trainable = false;
+  console.log(`${name}: distilling from ${config.teacher} (weight ${config.distill}, ${teacher.countParams()} parameters)`);
+}
 
 /** Target for one batch: 0/1 for gender; years for the baseline age net; a label distribution for ours. */
 function targets(set: FeatureSet, idx: number[]): tf.Tensor {
@@ -104,6 +114,18 @@ function targets(set: FeatureSet, idx: number[]): tf.Tensor {
 }
 
 const AGE_VALUES = tf.range(0, AGE_BINS).reshape([AGE_BINS, 1]);
+
+/**
+ * Distillation as target mixing: P(female), or the age distribution, becomes a blend of the label
+ * and the teacher's output on the same augmented images. Both are valid targets for the same
+ * losses (cross-entropy with soft labels; KL between distributions, whose expectation anchors
+ * the L1 term), so `loss` needs no second form.
+ */
+function withTeacher(x: tf.Tensor4D, y: tf.Tensor): tf.Tensor {
+  if (!teacher) return y;
+  const soft = teacher.predict(x) as tf.Tensor;
+  return tf.add(tf.mul(y, 1 - config.distill), tf.mul(soft, config.distill));
+}
 
 function loss(pred: tf.Tensor, target: tf.Tensor): tf.Scalar {
   if (task === 'gender') return tf.losses.logLoss(target, pred) as tf.Scalar;
@@ -242,6 +264,7 @@ function learningRate(step: number): number {
 mkdirSync(checkpointDir, { recursive: true });
 // Read now, with the weights: the init folder may be overwritten while this run trains.
 const initialisedFrom = config.init ? initProvenance(config.init) : undefined;
+const distilledFrom = config.teacher ? initProvenance(config.teacher) : undefined;
 const state = await resumeIfPossible();
 let stepsDone = 0;
 for (let epoch = state.epoch + 1; epoch <= config.epochs; epoch++) {
@@ -261,7 +284,7 @@ for (let epoch = state.epoch + 1; epoch <= config.epochs; epoch++) {
     const value = tf.tidy(() => {
       const raw = pixelBatch(train, idx);
       const x = config.augment ? augment(raw, rand) : raw;
-      const y = targets(train, idx);
+      const y = withTeacher(x, targets(train, idx));
       return optimizer.minimize(() => loss(model.apply(x, { training: true }) as tf.Tensor, y), true) as tf.Scalar;
     });
     const lossValue = value.dataSync()[0];
@@ -298,10 +321,11 @@ await saveModelForServing(best, outDir, {
   command: `npm run train -- ${process.argv.slice(2).join(' ')}`.trim(), config, history: state.history,
   machine: cpus()[0]?.model ?? 'unknown',
   initialisedFrom,
+  distilledFrom,
 });
 console.log(`saved ${outDir} (best epoch ${state.bestEpoch}, val ${state.bestScore.toFixed(4)})`);
 
-/** What a fine-tuned model started from, so its card can give the whole chain of commands. */
+/** What a fine-tuned model started from (or was distilled from), so its card can give the whole chain of commands. */
 function initProvenance(dir: string): Record<string, unknown> {
   const manifest = JSON.parse(readFileSync(join(resolve(dir), 'manifest.json'), 'utf8'));
   return {
