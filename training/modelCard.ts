@@ -21,7 +21,9 @@ function trainingStages(manifest: Figures): Figures[] {
 function trainingCell(manifest: Figures): string {
   const stages = trainingStages(manifest);
   const epochsOf = (st: Figures) => st.config?.epochs ?? st.history?.length;
-  const lines = stages.map((st, k) => `${k ? `then fine-tuned ${epochsOf(st)} epochs (peak LR ${st.config?.lr})` : `${epochsOf(st)} epochs`}, best on val at epoch ${st.bestEpoch}, ${minutes(st.trainingSeconds)}${st.machine ? ` on ${st.machine}` : ''}`);
+  const distilled = (st: Figures) => (st.distilledFrom
+    ? `, distilled from \`${st.distilledFrom.folder}\` (targets: ${st.config?.distill} x its output + ${1 - st.config?.distill} x the label)` : '');
+  const lines = stages.map((st, k) => `${k ? `then fine-tuned ${epochsOf(st)} epochs (peak LR ${st.config?.lr})` : `${epochsOf(st)} epochs`}${distilled(st)}, best on val at epoch ${st.bestEpoch}, ${minutes(st.trainingSeconds)}${st.machine ? ` on ${st.machine}` : ''}`);
   return lines.join('; ');
 }
 
