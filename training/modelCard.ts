@@ -147,6 +147,8 @@ ${bandTable(m)}
 - **Cheaper nets** (for the 5 ms inference target, \`npx tsx bench/archCost.ts\`): with the same
   seed and 4-epoch gender schedule, half the widths (16,32,64,96; 12 M conv MACs instead of 48 M)
   reached val 86.84% and one conv per block 84.51%, against 88.19% for the shipped net.
+  Distilling the shipped gender model into the half-width net (\`--teacher=models/gender
+  --distill=0.5\`) in the same schedule reached 86.75%: no gain beyond val's noise.
 - **No batch norm.** On wasm, batch norm's gradient (mostly \`Tile\`) cost 40% of a step:
   46 vs 79 images/s for the same 64x64x3 net (\`tf.profile\` of one step). A stride-2 stem was
   the other big saving (58 -> 190 images/s for a 4-conv net), because full-resolution convs
