@@ -26,6 +26,12 @@ describe('README figures', () => {
     expect(verify.modelVersion).toBe(metrics.modelVersion);
     expect(readme).toContain(`\`${metrics.modelVersion}\``);
   });
+
+  it('example responses carry the version of the committed models, so they read as current', () => {
+    const quoted = [...readme.matchAll(/"modelVersion": "([^"]+)"/g)].map((m) => m[1]);
+    expect(quoted.length).toBeGreaterThan(0);
+    expect(new Set(quoted)).toEqual(new Set([json('models/metrics.json').modelVersion]));
+  });
 });
 
 describe('replaceSection', () => {
