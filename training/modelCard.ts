@@ -161,7 +161,8 @@ ${bandTable(m)}
   reached val 91.32% / 5.699 (test 91.30% / 5.92): the age model gains most, gender is within
   noise (val's standard error is about 0.6 points). A second warm restart of 8 epochs, same
   settings, took age to val 5.647 (test 5.82) and gender to val 91.16%, below its 91.32%, so
-  the gender model stayed the first fine-tune. A fresh 28-epoch run did not fit in a
+  the gender model stayed the first fine-tune (that age stage's 90 min include ~35 min when a
+  distillation experiment shared the two cores). A fresh 28-epoch run did not fit in a
   session on the slower machine the fine-tunes ran on (~10 min per epoch per model there).
 - **Test-time flip** (measured on the 12-epoch models): val gender 90.61% -> 90.35%, age MAE
   6.456 -> 6.351. Not enabled: it doubles inference time for a 0.1-year gain.
