@@ -133,8 +133,10 @@ function summariseAgeDistribution(p: Float32Array, level: number, scale: number)
   let total = 0;
   for (let k = 0; k < p.length; k++) total += p[k];
   const tail = (1 - level) / 2;
-  const [qLow, median, qHigh] = quantilesOf(p, total, [tail, 0.5, 1 - tail]);
   const maxAge = p.length - 1;
+  // Interpolated quantiles span -0.5..maxAge + 0.5 (half a bin past each end): report within 0..maxAge.
+  const [qLow, rawMedian, qHigh] = quantilesOf(p, total, [tail, 0.5, 1 - tail]);
+  const median = Math.min(maxAge, Math.max(0, rawMedian));
   const low = Math.max(0, median - scale * Math.max(0, median - qLow));
   const high = Math.min(maxAge, median + scale * Math.max(0, qHigh - median));
   return { value: median, low, high, level };

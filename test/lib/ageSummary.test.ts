@@ -38,6 +38,15 @@ describe('summariseAgeDistribution', () => {
     expect(wide.high - wide.value).toBeCloseTo(10 * (unit.high - unit.value), 4);
   });
 
+  it('keeps every figure within 0..116 when all the mass sits in an end bin', () => {
+    for (const end of [0, 116]) {
+      const { value, low, high } = summariseAgeDistribution(distribution({ [end]: 1 }), 0.8, 3);
+      for (const x of [value, low, high]) { expect(x).toBeGreaterThanOrEqual(0); expect(x).toBeLessThanOrEqual(116); }
+      expect(low).toBeLessThanOrEqual(value);
+      expect(high).toBeGreaterThanOrEqual(value);
+    }
+  });
+
   it('accepts an unnormalised distribution', () => {
     const a = summariseAgeDistribution(distribution({ 40: 1, 50: 3 }), 0.8, 1);
     const b = summariseAgeDistribution(distribution({ 40: 0.25, 50: 0.75 }), 0.8, 1);
