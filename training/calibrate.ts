@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 import { initBackend } from '../lib/backend.js';
 import { loadAgeModel, loadGenderModel, summariseAgeDistribution } from '../lib/models.js';
 import { facesOf, loadFeatures } from './features.js';
+import { stretchCovering, stretchNeeded } from './metrics.js';
 import { parseOverrides } from './overrides.js';
 
 const config = parseOverrides({ level: 0.8, models: 'models' }, process.argv.slice(2));
@@ -43,17 +44,10 @@ const ratios: number[] = [];
 for (let s = 0; s < faces.length; s += 256) {
   age.distributions(faces.slice(s, s + 256)).forEach((p, k) => {
     const i = s + k;
-    const unit = summariseAgeDistribution(p, config.level, 1);
-    const truth = val.ages[i];
-    // The smallest stretch that would have covered this face.
-    const need = truth >= unit.value
-      ? (truth - unit.value) / Math.max(1e-6, unit.high - unit.value)
-      : (unit.value - truth) / Math.max(1e-6, unit.value - unit.low);
-    ratios.push(need);
+    ratios.push(stretchNeeded(summariseAgeDistribution(p, config.level, 1), val.ages[i]));
   });
 }
-ratios.sort((a, b) => a - b);
-const intervalScale = Number(ratios[Math.ceil(config.level * ratios.length) - 1].toFixed(4));
+const intervalScale = Number(stretchCovering(ratios, config.level).toFixed(4));
 console.log(`age interval scale ${intervalScale} for ${config.level * 100}% coverage on val (n=${ratios.length})`);
 
 for (const [task, calibration] of [['gender', { temperature }], ['age', { intervalLevel: config.level, intervalScale }]] as const) {

@@ -20,6 +20,22 @@ function quantile(values: ArrayLike<number>, q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 }
 
+/**
+ * The smallest stretch of an interval about its estimate that would have covered `truth`
+ * (1 = the interval as it is). `npm run calibrate` picks the stretch from these.
+ */
+function stretchNeeded(estimate: { value: number; low: number; high: number }, truth: number): number {
+  return truth >= estimate.value
+    ? (truth - estimate.value) / Math.max(1e-6, estimate.high - estimate.value)
+    : (estimate.value - truth) / Math.max(1e-6, estimate.value - estimate.low);
+}
+
+/** The stretch that covers a `level` share of faces, given each face's `stretchNeeded`. */
+function stretchCovering(needs: number[], level: number): number {
+  const sorted = [...needs].sort((a, b) => a - b);
+  return sorted[Math.ceil(level * sorted.length) - 1];
+}
+
 function accuracy(pFemale: ArrayLike<number>, female: ArrayLike<number>): number {
   let ok = 0;
   for (let i = 0; i < pFemale.length; i++) if ((pFemale[i] >= 0.5 ? 1 : 0) === female[i]) ok++;
@@ -89,5 +105,5 @@ function pick<T extends ArrayLike<number>>(xs: T, idx: number[]): number[] {
   return idx.map((i) => xs[i]);
 }
 
-export { AGE_BANDS, mean, quantile, accuracy, rocAuc, reliability, expectedCalibrationError, ageStats, where, pick };
+export { AGE_BANDS, mean, quantile, stretchNeeded, stretchCovering, accuracy, rocAuc, reliability, expectedCalibrationError, ageStats, where, pick };
 export type { AgeStats };
