@@ -165,12 +165,13 @@ ${bandTable(m)}
   distillation experiment shared the two cores). A fresh 28-epoch run did not fit in a
   session on the slower machine the fine-tunes ran on (~10 min per epoch per model there).
 - **Point estimate: the median** of the age distribution, not its mean (the training loss and
-  early stopping use the mean): on val, MAE 5.598 vs 5.647 (mode: 5.776). The median minimises
-  the expected absolute error; the interval is stretched about it.
+  early stopping use the mean): on val, MAE 5.598 vs 5.647 (mode: 5.776;
+  \`npx tsx training/ageSummaryChoice.ts\`). The median minimises the expected absolute error;
+  the interval is stretched about it.
 - **One interval stretch for all ages.** Teenagers' ranges cover far less than 80% (table above).
   A stretch per predicted-age band (<13, 13-19, 20-39, 40-59, 60+), fitted on half of val, did not
-  help on the other half: teens 43.5% -> 41.9%, all 77.2% -> 76.5%. Their misses are bias (teens
-  estimated as children or adults), not too narrow a range.
+  help on the other half: teens 43.5% -> 41.9%, all 77.2% -> 76.5% (same command). Their misses
+  are bias (teens estimated as children or adults), not too narrow a range.
 - **Test-time flip** (measured on the 12-epoch models): val gender 90.61% -> 90.35%, age MAE
   6.456 -> 6.351. Not enabled: it doubles inference time for a 0.1-year gain.
 - **Serving crops** follow the training chips: BlazeFace keypoints give a crop with mean IoU

@@ -1,0 +1,52 @@
+/**
+ * How the age head's distribution becomes { value, low, high }, measured on `val` (never `test`):
+ *  1. MAE of three point estimates: the distribution's mean, median (what lib/models.ts serves)
+ *     and mode;
+ *  2. whether one interval stretch per predicted-age band would cover the true-age bands better
+ *     than the single stretch `npm run calibrate` fits: fitted on even val faces, scored on odd.
+ *   npx tsx training/ageSummaryChoice.ts [--models=models] [--level=0.8]
+ */
+import { join, resolve } from 'node:path';
+import { initBackend } from '../lib/backend.js';
+import { loadAgeModel, summariseAgeDistribution } from '../lib/models.js';
+import { facesOf, loadFeatures } from './features.js';
+import { AGE_BANDS, mean, stretchCovering, stretchNeeded } from './metrics.js';
+import { parseOverrides } from './overrides.js';
+
+const config = parseOverrides({ models: 'models', level: 0.8 }, process.argv.slice(2));
+await initBackend();
+const age = await loadAgeModel({ modelDir: join(resolve(config.models), 'age') });
+const val = loadFeatures(age.manifest.spec, 'val');
+const faces = facesOf(val);
+const distributions: Float32Array[] = [];
+for (let s = 0; s < faces.length; s += 256) distributions.push(...age.distributions(faces.slice(s, s + 256)));
+
+// --- 1. point estimates ---------------------------------------------------------------------------
+const expectation = (p: Float32Array) => p.reduce((s, q, k) => s + k * q, 0) / p.reduce((s, q) => s + q, 0);
+const mode = (p: Float32Array) => p.indexOf(Math.max(...p));
+const median = (p: Float32Array) => summariseAgeDistribution(p, config.level, 1).value;
+for (const [name, estimate] of [['mean', expectation], ['median', median], ['mode', mode]] as const) {
+  const mae = mean(distributions.map((p, i) => Math.abs(estimate(p) - val.ages[i])));
+  console.log(`age-estimate split=val n=${faces.length} estimate=${name} mae=${mae.toFixed(3)}`);
+}
+
+// --- 2. one stretch, or one per predicted-age band ----------------------------------------------
+// The stretch each face would have needed to be covered, as training/calibrate.ts computes it.
+const faceRows = distributions.map((p, i) => {
+  const unit = summariseAgeDistribution(p, config.level, 1);
+  return { truth: val.ages[i], estimate: unit.value, need: stretchNeeded(unit, val.ages[i]) };
+});
+type FaceRow = (typeof faceRows)[number];
+// Bands are whole years; a continuous estimate of 12.6 belongs to 0-12, as it would round down to 12.
+const bandOf = (years: number) => AGE_BANDS.findIndex((b) => years >= b.lo && years < b.hi + 1);
+const stretchFor = (rows: FaceRow[]) => stretchCovering(rows.map((r) => r.need), config.level);
+const fit = faceRows.filter((_, i) => i % 2 === 0);
+const held = faceRows.filter((_, i) => i % 2 === 1);
+const single = stretchFor(fit);
+const perBand = AGE_BANDS.map((_, b) => stretchFor(fit.filter((r) => bandOf(r.estimate) === b)));
+const rules: [string, (r: FaceRow) => number][] = [['single', () => single], ['per-predicted-band', (r) => perBand[bandOf(r.estimate)]]];
+for (const [name, stretchOf] of rules) {
+  const covered = (rows: FaceRow[]) => rows.filter((r) => r.need <= stretchOf(r)).length / rows.length;
+  const byBand = AGE_BANDS.map((b, k) => `${b.name}=${(100 * covered(held.filter((r) => bandOf(r.truth) === k))).toFixed(1)}%`);
+  console.log(`age-interval split=val(odd) rule=${name} coverage=${(100 * covered(held)).toFixed(1)}% by_true_band ${byBand.join(' ')}`);
+}
