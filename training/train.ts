@@ -19,6 +19,7 @@ import { parseOverrides } from './overrides.js';
 import { mulberry32, shuffleInPlace } from './random.js';
 import { ProgressBar } from './progress.js';
 import { saveModelForServing } from './export.js';
+import { summariseAgeDistribution } from '../lib/models.js';
 
 // --- config: defaults, one line each; --key=value overrides are type-checked -----------------
 const defaults = {
@@ -172,17 +173,23 @@ function augment(x: tf.Tensor4D, rand: () => number): tf.Tensor4D {
 }
 
 // --- validation -------------------------------------------------------------------------------
-/** Per-face model output on a set: P(female), or age in years (expectation for ours). */
+/**
+ * Per-face model output on a set: P(female), or age in years. For our age net that is the
+ * median of the predicted distribution, the same summary serving returns (lib/models.ts), so
+ * early stopping picks the epoch that is best for the figure users get.
+ */
 function predictAll(set: FeatureSet): Float32Array {
   const out = new Float32Array(set.ages.length);
+  const summariseAsServed = task === 'age' && config.arch === 'ours';
   for (let start = 0; start < out.length; start += 256) {
     const idx = [...Array(Math.min(256, out.length - start)).keys()].map((k) => start + k);
-    const values = tf.tidy(() => {
-      const p = model.predict(pixelBatch(set, idx)) as tf.Tensor;
-      return task === 'age' && config.arch === 'ours' ? tf.matMul(p, AGE_VALUES) : p;
-    });
-    out.set(values.dataSync(), start);
+    const values = tf.tidy(() => model.predict(pixelBatch(set, idx)) as tf.Tensor);
+    const flat = values.dataSync() as Float32Array;
     values.dispose();
+    if (!summariseAsServed) { out.set(flat, start); continue; }
+    idx.forEach((_, k) => {
+      out[start + k] = summariseAgeDistribution(flat.subarray(k * AGE_BINS, (k + 1) * AGE_BINS), 0.8, 1).value;
+    });
   }
   return out;
 }
