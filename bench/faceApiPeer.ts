@@ -24,6 +24,7 @@ import { performance } from 'node:perf_hooks';
 import * as tf from '@tensorflow/tfjs';
 import { Jimp } from 'jimp';
 import { initBackend } from '../lib/backend.js';
+import { quantile } from '../training/metrics.js';
 import type * as FaceApi from '@vladmandic/face-api/dist/face-api.node-wasm.js';
 
 // --- config -------------------------------------------------------------------------------
@@ -86,14 +87,10 @@ async function decodeFile(path: string): Promise<tf.Tensor3D> {
   return toRgbTensor((await Jimp.read(path)).bitmap);
 }
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))];
-}
-
 function stats(ms: number[]) {
   const s = [...ms].sort((a, b) => a - b);
   const r = (x: number) => Math.round(x * 100) / 100;
-  return { n: s.length, p50_ms: r(percentile(s, 0.5)), p95_ms: r(percentile(s, 0.95)),
+  return { n: s.length, p50_ms: r(quantile(s, 0.5)), p95_ms: r(quantile(s, 0.95)),
     mean_ms: r(s.reduce((a, b) => a + b, 0) / s.length), min_ms: r(s[0]), max_ms: r(s[s.length - 1]) };
 }
 
@@ -252,10 +249,9 @@ async function coldStart() {
     const { wall_ms, child } = await runChild(fixture);
     runs.push({ wall_ms: Math.round(wall_ms), ...Object.fromEntries(Object.entries(child).map(([k, v]) => [k, typeof v === 'number' ? Math.round(v) : v])) });
   }
-  const walls = runs.map((r) => r.wall_ms).sort((a, b) => a - b);
   return { file: relative(ROOT, fixture), spawn: `${process.execPath} --import tsx bench/faceApiPeer.ts --child=<file>`,
     what: 'spawn → node + tsx start → initBackend → load ageGenderNet + TinyFaceDetector → decode + detect + age/gender → first stdout line',
-    runs, median_wall_ms: walls[Math.floor(walls.length / 2)] };
+    runs, median_wall_ms: quantile(runs.map((r) => r.wall_ms), 0.5) };
 }
 
 // --- main ---------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { parseOverrides } from '../training/overrides.js';
+import { quantile } from '../training/metrics.js';
 import { freePort } from '../test/support/freePort.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -96,7 +97,7 @@ async function main(): Promise<void> {
     const seconds = (performance.now() - started) / 1000;
     const health = await fetch(`${server.url}/v1/health`).then((r) => r.status, () => 0);
     const times = results.map((r) => r.ms).sort((a, b) => a - b);
-    const q = (p: number) => times[Math.min(times.length - 1, Math.floor(p * times.length))].toFixed(0);
+    const q = (p: number) => quantile(times, p).toFixed(0);
     const non2xx = results.filter((r) => r.status < 200 || r.status > 299).length;
     const pass = non2xx === 0 && health === 200 && results.length === config.n;
     console.log(`bench=load target=${config.url ? 'url' : 'serverless-offline'} image=${basename(config.image)} n=${results.length} ` +

@@ -12,6 +12,7 @@ import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { getAnalyzer } from '../lib/analyzer.js';
 import { parseOverrides } from '../training/overrides.js';
+import { quantile } from '../training/metrics.js';
 
 interface SoakOptions {
   /** Timed calls. */
@@ -45,8 +46,6 @@ const MAX_RSS_GROWTH_PCT = 5;
 const MAX_DRIFT_PCT = 25;
 const WINDOW = 200;
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))];
 const mb = (bytes: number) => bytes / 2 ** 20;
 
 /** Collects garbage when node runs with --expose-gc, so RSS reflects live memory rather than GC timing. */
@@ -74,10 +73,10 @@ async function soak(options: SoakOptions): Promise<SoakResult> {
   const window = Math.min(WINDOW, Math.floor(options.n / 2));
   return {
     n: options.n,
-    p50Ms: median(times),
+    p50Ms: quantile(times, 0.5),
     p95Ms: quantile(times, 0.95),
-    p50FirstMs: median(times.slice(0, window)),
-    p50LastMs: median(times.slice(-window)),
+    p50FirstMs: quantile(times.slice(0, window), 0.5),
+    p50LastMs: quantile(times.slice(-window), 0.5),
     window,
     rssStartMb: mb(rssStart),
     rssEndMb: mb(rssEnd),
