@@ -1,7 +1,8 @@
 /**
  * The one face-preprocessing function. Training (training/features.ts) and serving
- * (lib/predictor.ts) both call `toModelInput`, so the pixels a model sees can never drift
- * between the two. The spec travels in each model's manifest.json and is checked at load.
+ * (lib/analyzer.ts) both call `toModelInput`, so the pixels a model sees can never drift
+ * between the two (lib/faceDetector.ts makes the detector's input with it too). The spec
+ * travels in each model's manifest.json and is checked at load.
  */
 
 /** A decoded image: tightly packed RGBA bytes, as jimp's bitmap holds them. */
@@ -31,9 +32,16 @@ interface InputSpec {
 const OUTSIDE_VALUE = 128;
 
 /**
- * Crops `box` (default: the whole image) and resizes it to spec.size x spec.size by area
- * averaging (each output pixel is the mean of a 4x4 grid of bilinear-free point samples,
- * enough for the 3-30x downscales we see), returning spec.channels bytes per pixel, row-major.
+ * Crops `box` (default: the whole image) and resizes it to spec.size x spec.size, returning
+ * spec.channels bytes per pixel, row-major. Each output pixel is the plain mean of 16 point
+ * samples: the source pixels (nearest, no interpolation) under the centres of a 4x4 grid laid
+ * over the output pixel's footprint; a sample outside the image counts as OUTSIDE_VALUE.
+ * With k source pixels per output pixel along an axis, the samples are k/4 pixels apart: for
+ * k <= 4 every pixel of the footprint is read, so this is close to an area average (UTKFace
+ * chips to 64x64: k ~ 3); above that only 16 of about k x k pixels are read, and detail finer
+ * than about k/2 source pixels aliases instead of averaging out (the detector's 128x128 input
+ * of a 1920-wide photo: k ~ 22, 16 of ~500 pixels). The models were trained on exactly this
+ * sampling, so changing it changes their inputs.
  */
 function toModelInput(image: RgbaImage, box: PixelBox | undefined, spec: InputSpec): Uint8Array {
   const { size, channels } = spec;

@@ -1,7 +1,7 @@
 /**
  * handlers/http.ts through serverless-offline (test/setup/offline.ts): real HTTP requests.
  * Accuracy is compared with models/metrics.json within sampling error, never with fixed numbers,
- * so the test holds for the placeholder models and the final ones alike.
+ * so the test holds for whichever models are committed, once `npm run evaluate` has measured them.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
