@@ -50,4 +50,4 @@ function initBackend(): Promise<void> {
   return ready;
 }
 
-export { initBackend, findWasmDir };
+export { initBackend };

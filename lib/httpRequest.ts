@@ -175,5 +175,5 @@ function checkSize(bytes: Buffer, maxBytes: number): Buffer {
   return bytes;
 }
 
-export { parseImageRequest, parseJsonBody, bodyBytes, mediaType, analyzeOptionsSchema, jsonDepth, JSON_OVERHEAD_BYTES };
+export { parseImageRequest, jsonDepth };
 export type { HttpRequestParts, RequestLimits, ImageRequest };

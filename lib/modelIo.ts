@@ -62,4 +62,4 @@ function fileSystemHandler(dir: string): io.IOHandler {
   };
 }
 
-export { fileSystemHandler, modelJsonHandler, MODEL_FILE, WEIGHTS_FILE };
+export { fileSystemHandler, modelJsonHandler, MODEL_FILE };

@@ -88,5 +88,5 @@ function sameSpec(a: InputSpec, b: InputSpec): boolean {
   return a.size === b.size && a.channels === b.channels;
 }
 
-export { toModelInput, sameSpec, PIXEL_SCALE, OUTSIDE_VALUE };
+export { toModelInput, sameSpec, PIXEL_SCALE };
 export type { RgbaImage, PixelBox, InputSpec };
