@@ -5,6 +5,7 @@
  * through the Lambda invoke endpoint, with keys URL-encoded as S3 encodes them (s3rver's own
  * notifications carry raw keys, so they cannot show the decoding).
  */
+import { createHash } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CreateBucketCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { encodeS3Key } from '../../lib/s3Results.js';
@@ -25,6 +26,18 @@ const resultKey = (key: string) => `results/${key}.${UPLOADS[key].record === 'js
 async function put(key: string, body: Uint8Array | string, bucket = BUCKET): Promise<string> {
   await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
   return (await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }))).ETag!.replace(/"/g, '');
+}
+
+const sha256 = (key: string) => createHash('sha256').update(key, 'utf8').digest('hex');
+
+/**
+ * A key of exactly `bytes` UTF-8 bytes under `folder`, mostly in 101-byte folders of 'é' (2 bytes
+ * each): s3rver stores a key as a file path, and no part of a path may exceed 255 bytes.
+ */
+function longKey(folder: string, bytes: number, ext: string): string {
+  let key = folder;
+  while (Buffer.byteLength(key) + 101 + ext.length + 10 < bytes) key += `${'é'.repeat(50)}/`;
+  return `${key}${'a'.repeat(bytes - Buffer.byteLength(key) - ext.length)}${ext}`;
 }
 
 /** An S3 notification record as AWS sends it: URL-encoded key, bare ETag. */
@@ -103,6 +116,30 @@ describe('s3 handler', () => {
     expect(functionError).toBe('Unhandled');
     expect(payload.errorMessage).toMatch(/1 of 2 records could not be recorded/);
     expect(await listKeys('results/', quiet)).toEqual([`results/${key}.json`]);
+  });
+
+  it('writes the records of a key too long to copy into a record key under results/_long/<SHA-256 of the key>', async () => {
+    const face = longKey(`uploads/${run}-long/`, 1020, '.jpg');
+    const text = longKey(`uploads/${run}-long/`, 1020, '.txt');
+    // results/<key>.json would be 1033 bytes: S3 refuses keys over 1024 (s3rver does not check).
+    expect(Buffer.byteLength(face)).toBe(1020);
+    const want = { [face]: `results/_long/${sha256(face)}.json`, [text]: `results/_long/${sha256(text)}.error.json` };
+    const longETags = { [face]: await put(face, chip('man')), [text]: await put(text, 'not an image') };
+    const keys = await waitFor(async () => {
+      const found = await listKeys('results/_long/');
+      return found.length >= 2 ? found : undefined;
+    }, 90_000);
+    expect(keys).toEqual(Object.values(want).sort());
+    expect(await listKeys(`results/uploads/${run}-long/`)).toEqual([]);
+    const records = Object.fromEntries(await Promise.all(Object.values(want).map(async (k) => [k, await readText(k)])));
+    expect(JSON.parse(records[want[face]])).toMatchObject({ source: { key: face, eTag: longETags[face] }, faces: [{ gender: {} }] });
+    expect(JSON.parse(records[want[text]])).toMatchObject({ source: { key: text, eTag: longETags[text] }, error: { code: 'UNSUPPORTED_IMAGE' } });
+    // Re-delivered: the same names, the same bytes.
+    const { functionError, payload } = await invoke('s3', { Records: [s3Record(face, longETags[face], 1), s3Record(text, longETags[text], 1)] });
+    expect(functionError).toBeUndefined();
+    expect(payload.records).toMatchObject([{ outcome: 'result', resultKey: want[face] }, { outcome: 'error', resultKey: want[text] }]);
+    for (const [key, text] of Object.entries(records)) expect(await readText(key)).toBe(text);
+    expect(await listKeys('results/_long/')).toEqual(Object.values(want).sort());
   });
 
   it('fails an event that is not an S3 notification', async () => {
