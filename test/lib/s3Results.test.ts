@@ -8,7 +8,10 @@ import type { S3Deps, S3ObjectRecord } from '../../lib/s3Results.js';
 import type { AnalyzeResult } from '../../lib/analyzer.js';
 import type { ObjectStore } from '../../lib/objectStore.js';
 
-/** An in-memory ObjectStore that counts body reads and can be told to fail writes. */
+/**
+ * An in-memory ObjectStore that counts body reads and can be told to fail writes. Every object's
+ * ETag is 'abc'; a read pinned to another ETag is 'changed', as S3 answers If-Match with 412.
+ */
 function memoryStore(objects: Record<string, Uint8Array>) {
   const written = new Map<string, string>();
   const state = { reads: 0, failPuts: false, failPutKeys: new Set<string>() };
@@ -16,6 +19,7 @@ function memoryStore(objects: Record<string, Uint8Array>) {
     async get(ref) {
       const bytes = objects[`${ref.bucket}/${ref.key}`];
       if (!bytes) return { status: 'missing' };
+      if (ref.eTag !== undefined && ref.eTag !== 'abc') return { status: 'changed' };
       return { status: 'found', object: { size: bytes.length, eTag: 'abc', versionId: undefined, read: async () => { state.reads++; return bytes; }, discard: () => undefined } };
     },
     async put(target, body) {
@@ -128,6 +132,14 @@ describe('processS3Records', () => {
     const { store, written } = memoryStore({});
     expect((await processS3Records([record('uploads/gone.jpg')], deps(store)))[0].outcome).toBe('skipped');
     expect(written.size).toBe(0);
+  });
+
+  it('skips an object replaced since the event (another ETag) without reading or writing anything', async () => {
+    const { store, written, state } = memoryStore({ 'b/uploads/a.jpg': FACE_BYTES });
+    const outcomes = await processS3Records([record('uploads/a.jpg', { eTag: '"old"' }), record('uploads/a.jpg', { eTag: 'abc' })], deps(store));
+    expect(outcomes).toMatchObject([{ outcome: 'skipped', reason: 'object was replaced by a newer upload' }, { outcome: 'result' }]);
+    expect(state.reads).toBe(1);
+    expect([...written.keys()]).toEqual(['b/results/uploads/a.jpg.json']);
   });
 
   it('marks a record failed when even its error record cannot be written, and still processes the others', async () => {
