@@ -5,6 +5,7 @@
 import { resolve, dirname, join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { LONG_KEYS_FOLDER } from './s3Results.js';
 
 class ConfigError extends Error {
   constructor(message: string) {
@@ -44,6 +45,11 @@ function checkS3Prefixes(inputPrefix: string, resultsPrefix: string): void {
   if (inputPrefix === '') throw new ConfigError('Environment variable S3_INPUT_PREFIX must not be empty: every result would trigger the function again');
   if (resultsPrefix.startsWith(inputPrefix) || inputPrefix.startsWith(resultsPrefix)) {
     throw new ConfigError(`Environment variables S3_RESULTS_PREFIX ("${resultsPrefix}") and S3_INPUT_PREFIX ("${inputPrefix}") overlap: results would trigger the function again`);
+  }
+  // Records of over-long keys go to `<resultsPrefix>_long/<hash>`; an input prefix there could
+  // upload a key whose direct record name is some other upload's hashed one, and overwrite it.
+  if (inputPrefix.startsWith(LONG_KEYS_FOLDER) || LONG_KEYS_FOLDER.startsWith(inputPrefix)) {
+    throw new ConfigError(`Environment variable S3_INPUT_PREFIX ("${inputPrefix}") must not overlap "${LONG_KEYS_FOLDER}": the records of over-long keys are written there`);
   }
 }
 

@@ -2,13 +2,15 @@
  * What the S3 trigger does, without AWS: for each created object under the input prefix, read
  * it through an ObjectStore, analyse it, and write `<resultsPrefix><key>.json`, or
  * `<resultsPrefix><key>.error.json` when the object itself is the problem (not an image, too
- * large, no face). Records are independent: one failure never stops the others.
+ * large, no face); for a key too long for that, under `<resultsPrefix>_long/` (resultKeyFor).
+ * Records are independent: one failure never stops the others.
  *
  * Idempotent: a record's output is a pure function of the object's bytes and the model
  * version (no timestamps, no timings), written to a key derived from the object key, so a
  * re-delivered event rewrites the same bytes. Reads pin the event's ETag (If-Match), so a late
  * delivery never analyses a newer upload under an older event.
  */
+import { createHash } from 'node:crypto';
 import { AppError, toAppError } from './errors.js';
 import type { ErrorCode } from './errors.js';
 import { bareETag, readImageObject } from './objectStore.js';
@@ -31,7 +33,7 @@ interface S3ObjectRecord {
 interface S3Routing {
   /** Only keys under this prefix are processed. */
   inputPrefix: string;
-  /** Result records go to `<resultsPrefix><key>.json` / `.error.json`. */
+  /** Result records go to `<resultsPrefix><key>.json` / `.error.json` (resultKeyFor). */
   resultsPrefix: string;
   /** Bucket for result records; '' = the object's own bucket. */
   resultsBucket: string;
@@ -75,8 +77,23 @@ function encodeS3Key(key: string): string {
   return encodeURIComponent(key).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`).replace(/%2F/g, '/').replace(/%20/g, '+');
 }
 
+/** S3's limit on a key, in UTF-8 bytes; a longer PutObject fails (KeyTooLong) on every retry. */
+const MAX_S3_KEY_BYTES = 1024;
+/** Folder under the results prefix for the records of keys too long to copy into a record key. */
+const LONG_KEYS_FOLDER = '_long/';
+
+/**
+ * `<resultsPrefix><key>.json` / `.error.json`, or, when the `.error.json` name would exceed S3's
+ * key limit, `<resultsPrefix>_long/<sha256 hex of key>.json` / `.error.json`. The hash keeps the
+ * name deterministic, so a re-delivered event still rewrites the same record; the record holds
+ * the full key in `source.key`. Decided on the longer (error) name so both kinds of record of a
+ * key are in the same place. lib/config.ts keeps the input prefix off `_long/`, so a hashed
+ * name is never also the direct name of some upload.
+ */
 function resultKeyFor(key: string, resultsPrefix: string, kind: 'result' | 'error'): string {
-  return `${resultsPrefix}${key}${kind === 'error' ? '.error.json' : '.json'}`;
+  const suffix = kind === 'error' ? '.error.json' : '.json';
+  if (Buffer.byteLength(`${resultsPrefix}${key}.error.json`, 'utf8') <= MAX_S3_KEY_BYTES) return `${resultsPrefix}${key}${suffix}`;
+  return `${resultsPrefix}${LONG_KEYS_FOLDER}${createHash('sha256').update(key, 'utf8').digest('hex')}${suffix}`;
 }
 
 /** Processes every record, one at a time (bounded memory), each independently of the others. */
@@ -161,5 +178,5 @@ function describe(error: unknown): string {
   return `${error.name}: ${error.message}${cause}`;
 }
 
-export { processS3Records, decodeS3Key, encodeS3Key, resultKeyFor, PERMANENT_CODES };
+export { processS3Records, decodeS3Key, encodeS3Key, resultKeyFor, PERMANENT_CODES, MAX_S3_KEY_BYTES, LONG_KEYS_FOLDER };
 export type { S3ObjectRecord, S3Routing, S3Deps, RecordOutcome };

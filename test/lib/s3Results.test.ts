@@ -1,13 +1,17 @@
+import { createHash } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AppError } from '../../lib/errors.js';
 import { checkS3Prefixes, loadConfig } from '../../lib/config.js';
 import { createLogger } from '../../lib/logger.js';
-import { decodeS3Key, encodeS3Key, processS3Records } from '../../lib/s3Results.js';
+import { decodeS3Key, encodeS3Key, processS3Records, resultKeyFor } from '../../lib/s3Results.js';
 import type { S3Deps, S3ObjectRecord } from '../../lib/s3Results.js';
 import type { AnalyzeResult } from '../../lib/analyzer.js';
 import type { ObjectStore } from '../../lib/objectStore.js';
 
-/** An in-memory ObjectStore that counts body reads and can be told to fail writes. */
+/**
+ * An in-memory ObjectStore that counts body reads and can be told to fail writes. Every object's
+ * ETag is 'abc'; a read pinned to another ETag is 'changed', as S3 answers If-Match with 412.
+ */
 function memoryStore(objects: Record<string, Uint8Array>) {
   const written = new Map<string, string>();
   const state = { reads: 0, failPuts: false, failPutKeys: new Set<string>() };
@@ -15,6 +19,7 @@ function memoryStore(objects: Record<string, Uint8Array>) {
     async get(ref) {
       const bytes = objects[`${ref.bucket}/${ref.key}`];
       if (!bytes) return { status: 'missing' };
+      if (ref.eTag !== undefined && ref.eTag !== 'abc') return { status: 'changed' };
       return { status: 'found', object: { size: bytes.length, eTag: 'abc', versionId: undefined, read: async () => { state.reads++; return bytes; }, discard: () => undefined } };
     },
     async put(target, body) {
@@ -50,6 +55,33 @@ describe('S3 key encoding', () => {
     expect(decodeS3Key('uploads/my+photo+%C3%A9t%C3%A9.jpg')).toBe('uploads/my photo été.jpg');
     expect(decodeS3Key('uploads/a%2Bb.jpg')).toBe('uploads/a+b.jpg');
     expect(encodeS3Key('uploads/my photo été+1.jpg')).toBe('uploads/my+photo+%C3%A9t%C3%A9%2B1.jpg');
+  });
+});
+
+describe('resultKeyFor', () => {
+  const sha256 = (key: string) => createHash('sha256').update(key, 'utf8').digest('hex');
+  const bytes = (s: string) => Buffer.byteLength(s, 'utf8');
+  // 'é' is 2 UTF-8 bytes: S3's 1024 limit counts bytes, not characters.
+  const keyOfBytes = (n: number) => `uploads/${'é'.repeat((n - 'uploads/'.length) >> 1)}${(n - 'uploads/'.length) % 2 ? 'x' : ''}`;
+
+  it('copies the key into the record name while the .error.json name fits in 1024 bytes', () => {
+    expect(resultKeyFor('uploads/a b.jpg', 'results/', 'result')).toBe('results/uploads/a b.jpg.json');
+    expect(resultKeyFor('uploads/a b.jpg', 'results/', 'error')).toBe('results/uploads/a b.jpg.error.json');
+    const longest = keyOfBytes(1024 - bytes('results/.error.json'));
+    expect(bytes(longest)).toBe(1005);
+    expect(resultKeyFor(longest, 'results/', 'error')).toBe(`results/${longest}.error.json`);
+    expect(bytes(resultKeyFor(longest, 'results/', 'error'))).toBe(1024);
+    expect(resultKeyFor(longest, 'results/', 'result')).toBe(`results/${longest}.json`);
+  });
+
+  it('names both records of a longer key by the SHA-256 of the key, under _long/', () => {
+    const key = keyOfBytes(1006);
+    expect(key.length).toBeLessThan(1006); // characters; the bytes decide
+    expect(resultKeyFor(key, 'results/', 'result')).toBe(`results/_long/${sha256(key)}.json`);
+    expect(resultKeyFor(key, 'results/', 'error')).toBe(`results/_long/${sha256(key)}.error.json`);
+    const longest = keyOfBytes(1024);
+    expect(resultKeyFor(longest, 'out/', 'result')).toBe(`out/_long/${sha256(longest)}.json`);
+    expect(resultKeyFor(longest, 'out/', 'result')).not.toBe(resultKeyFor(`${longest.slice(0, -1)}y`, 'out/', 'result'));
   });
 });
 
@@ -102,6 +134,14 @@ describe('processS3Records', () => {
     expect(written.size).toBe(0);
   });
 
+  it('skips an object replaced since the event (another ETag) without reading or writing anything', async () => {
+    const { store, written, state } = memoryStore({ 'b/uploads/a.jpg': FACE_BYTES });
+    const outcomes = await processS3Records([record('uploads/a.jpg', { eTag: '"old"' }), record('uploads/a.jpg', { eTag: 'abc' })], deps(store));
+    expect(outcomes).toMatchObject([{ outcome: 'skipped', reason: 'object was replaced by a newer upload' }, { outcome: 'result' }]);
+    expect(state.reads).toBe(1);
+    expect([...written.keys()]).toEqual(['b/results/uploads/a.jpg.json']);
+  });
+
   it('marks a record failed when even its error record cannot be written, and still processes the others', async () => {
     const { store, written, state } = memoryStore({ 'b/uploads/x.txt': NOT_IMAGE, 'b/uploads/a.jpg': FACE_BYTES });
     state.failPutKeys.add('results/uploads/x.txt.error.json');
@@ -124,6 +164,24 @@ describe('processS3Records', () => {
     expect(outcomes[0]).toMatchObject({ outcome: 'failed', code: 'INVALID_REQUEST' });
   });
 
+  it('writes the records of an over-long key under the hashed name, with the whole key inside, the same on re-delivery', async () => {
+    const face = `uploads/${'f'.repeat(1000)}.jpg`;
+    const text = `uploads/${'t'.repeat(1000)}.txt`;
+    const { store, written } = memoryStore({ [`b/${face}`]: FACE_BYTES, [`b/${text}`]: NOT_IMAGE });
+    const event = [record(face), record(text)];
+    const outcomes = await processS3Records(event, deps(store));
+    const hash = (key: string) => createHash('sha256').update(key).digest('hex');
+    expect(outcomes).toMatchObject([
+      { outcome: 'result', resultKey: `results/_long/${hash(face)}.json` },
+      { outcome: 'error', resultKey: `results/_long/${hash(text)}.error.json` },
+    ]);
+    expect(JSON.parse(written.get(`b/results/_long/${hash(face)}.json`)!).source.key).toBe(face);
+    expect(JSON.parse(written.get(`b/results/_long/${hash(text)}.error.json`)!).source.key).toBe(text);
+    const first = new Map(written);
+    await processS3Records(event, deps(store));
+    expect(written).toEqual(first);
+  });
+
   it('writes to the results bucket when one is configured', async () => {
     const { store, written } = memoryStore({ 'b/uploads/a.jpg': FACE_BYTES });
     await processS3Records([record('uploads/a.jpg')], deps(store, { routing: { ...routing, resultsBucket: 'out' } }));
@@ -142,6 +200,12 @@ describe('S3 prefix configuration', () => {
     expect(() => checkS3Prefixes('uploads/', 'uploads/')).toThrow(/overlap/);
     expect(() => checkS3Prefixes('', 'results/')).toThrow(/S3_INPUT_PREFIX/);
     expect(() => checkS3Prefixes('uploads/', 'results/')).not.toThrow();
+  });
+
+  it('refuses an input prefix overlapping _long/, where the records of over-long keys go', () => {
+    expect(() => checkS3Prefixes('_long/in/', 'results/')).toThrow(/_long/);
+    expect(() => checkS3Prefixes('_', 'results/')).toThrow(/_long/);
+    expect(() => checkS3Prefixes('_longer/', 'results/')).not.toThrow();
   });
 
   it('throws ConfigError naming the variables when the environment overlaps them', () => {
