@@ -82,7 +82,7 @@ async function decodeImage(bytes: Uint8Array, limits: DecodeLimits): Promise<Dec
   }
   if (header.interlaced) checkInterlacedPng(buffer);
   if (format === 'gif') {
-    const [first] = gifFrames(buffer); // jimp decodes the first frame only
+    const [first] = gifFrames(buffer, 1); // jimp decodes the first frame only
     if (first && !gifLzwTerminates(buffer, first.dataOffset, first.width * first.height)) {
       throw new AppError('UNSUPPORTED_IMAGE', 'corrupt gif: its LZW data refers to itself in a loop');
     }

@@ -10,7 +10,7 @@ import { Jimp } from 'jimp';
 import type { ErrorCode } from '../../lib/errors.js';
 import type { HttpRequestParts } from '../../lib/httpRequest.js';
 import {
-  bmpBomb, crop, encodeCmykJpeg, encodeGif, encodePng, encodeTiff, jpegBomb, jpegScanBomb, pngBomb, pngInflateBomb,
+  bmpBomb, crop, encodeCmykJpeg, encodeGif, encodePng, encodeTiff, gifFrameFlood, jpegBomb, jpegFrameFlood, jpegScanBomb, pngBomb, pngInflateBomb,
   pngSecondIhdr, storedForOrientation, tiffPage, toGrey, withBmpColors, withExifOrientation, withJpegSize,
 } from './imageFixtures.js';
 import type { Rgba } from './imageFixtures.js';
@@ -137,8 +137,10 @@ async function buildCorpus(chip: Buffer, limits: CorpusLimits): Promise<BadInput
     imageCase('a PNG with a second IHDR claiming 60000x60000', pngSecondIhdr(60_000, 60_000), 415, 'UNSUPPORTED_IMAGE', { bomb: true }),
     imageCase('an interlaced PNG whose data inflates to 256 MB', pngInflateBomb(256), 415, 'UNSUPPORTED_IMAGE', { bomb: true }),
     imageCase('a progressive JPEG with 5,000 scans', jpegScanBomb(2000, 2000, 5000), 415, 'UNSUPPORTED_IMAGE', { bomb: true }),
+    imageCase('a JPEG of 200,000 frame headers', jpegFrameFlood(200_000), 415, 'UNSUPPORTED_IMAGE', { bomb: true }),
     imageCase('a BMP claiming 33554432 palette colours', withBmpColors(await new Jimp({ width: 64, height: 64, color: 0x808080ff }).getBuffer('image/bmp'), 2 ** 25), 415, 'UNSUPPORTED_IMAGE', { bomb: true }),
     imageCase('a GIF whose LZW codes loop (found by fuzzing)', readFileSync(new URL('../fixtures/gif-lzw-loop.gif', import.meta.url)), 415, 'UNSUPPORTED_IMAGE', { bomb: true }),
+    imageCase('a GIF of 200,000 empty frames', gifFrameFlood(200_000, 64, 64), 415, 'UNSUPPORTED_IMAGE', { bomb: true }),
     imageCase('a TIFF whose directories loop', encodeTiff([tiffPage(64, 64, rgb64.length)], rgb64, { loop: true }), 415, 'UNSUPPORTED_IMAGE', { bomb: true }),
     imageCase('a TIFF with LZW compression', encodeTiff([tiffPage(64, 64, rgb64.length).map(([t, ty, v]) => (t === 259 ? [t, ty, [5]] : [t, ty, v]) as [number, number, number[]])], rgb64), 415, 'UNSUPPORTED_IMAGE', { bomb: true }),
 
