@@ -58,6 +58,18 @@ const MAX_TIFF_PAGES = 4;
 const SAFE_TIFF_COMPRESSIONS = new Set([1, 32773]);
 /** Values read from one TIFF field (strip offsets, bits per sample...): 65,536 strips is far more than any real file. */
 const MAX_TIFF_VALUES = 65_536;
+/**
+ * Values utif2 reads one at a time from all the fields of a file together (every type but BYTE
+ * and UNDEFINED, which it views in place; ASCII counts a character each). Each field is checked
+ * to lie inside the file, but fields may all point at the same bytes: a 274 KB TIFF of 1,000
+ * fields of 65,536 values each took this check 20 s, and 65,535 such fields fit in 1 MB.
+ * Four pages of the largest field a real file has is plenty.
+ */
+const MAX_TIFF_TOTAL_VALUES = 4 * MAX_TIFF_VALUES;
+/** TIFF types utif2 reads as a view of the file (BYTE, UNDEFINED): no work per value. */
+const TIFF_VIEW_TYPES = new Set([1, 7]);
+/** The fields readTiff looks at: size, bits, compression, samples, strips and tiles. */
+const TIFF_READ_TAGS = new Set([256, 257, 258, 259, 273, 277, 279, 322, 323, 324, 325]);
 /** Bytes per value of each TIFF field type (1-13); 0 = unknown type. */
 const TIFF_TYPE_SIZE = [0, 1, 1, 2, 4, 8, 1, 1, 2, 4, 8, 4, 8, 4];
 /** Tags utif2 follows into further IFDs or parses as maker notes, recursively and without loop checks. */
@@ -231,7 +243,8 @@ function readTiff(b: Buffer): ImageHeader {
   const u32 = (o: number) => (le ? b.readUInt32LE(o) : b.readUInt32BE(o));
   const refuse = (problem: string, pages: Size[] = []) => ({ ...sized('tiff', pages[0]?.width ?? 0, pages[0]?.height ?? 0), problem });
 
-  /** One IFD's fields as numbers (first 2^16 values at most), or a problem. */
+  let valuesRead = 0; // across every directory, against MAX_TIFF_TOTAL_VALUES
+  /** The TIFF_READ_TAGS fields of one IFD as numbers (2^16 values at most each), or a problem. */
   const readIfd = (offset: number, nested: boolean): Map<number, number[]> | string => {
     if (offset + 2 > b.length) return 'TIFF directory outside the file';
     const count = u16(offset);
@@ -248,9 +261,13 @@ function readTiff(b: Buffer): ImageHeader {
       const at = inline ? entry + 8 : u32(entry + 8);
       if (at + n * size > b.length) return `TIFF field ${tag} (${n} values) runs past the end of the file`;
       if (TIFF_NESTED_TAGS.has(tag) || (nested && TIFF_SUB_IFD_TAGS.has(tag))) return `TIFF field ${tag} (sub-IFDs or maker notes) is not supported`;
+      if (!TIFF_VIEW_TYPES.has(type)) {
+        valuesRead += n;
+        if (valuesRead > MAX_TIFF_TOTAL_VALUES) return `TIFF fields hold more than ${MAX_TIFF_TOTAL_VALUES} values in all`;
+      }
       if (type === 3 || type === 4) {
         if (n > MAX_TIFF_VALUES) return `TIFF field ${tag} has ${n} values, more than ${MAX_TIFF_VALUES}`;
-        fields.set(tag, Array.from({ length: n }, (_, j) => (type === 3 ? u16(at + 2 * j) : u32(at + 4 * j))));
+        if (TIFF_READ_TAGS.has(tag)) fields.set(tag, Array.from({ length: n }, (_, j) => (type === 3 ? u16(at + 2 * j) : u32(at + 4 * j))));
       }
       if (TIFF_SUB_IFD_TAGS.has(tag) && type === 4) {
         const sub = readIfd(u32(at), true);

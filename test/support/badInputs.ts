@@ -11,7 +11,7 @@ import type { ErrorCode } from '../../lib/errors.js';
 import type { HttpRequestParts } from '../../lib/httpRequest.js';
 import {
   bmpBomb, crop, encodeCmykJpeg, encodeGif, encodePng, encodeTiff, gifFrameFlood, jpegBomb, jpegFrameFlood, jpegScanBomb, pngBomb, pngInflateBomb,
-  pngSecondIhdr, storedForOrientation, tiffPage, toGrey, withBmpColors, withExifOrientation, withJpegSize,
+  pngSecondIhdr, storedForOrientation, tiffPage, tiffSharedValues, toGrey, withBmpColors, withExifOrientation, withJpegSize,
 } from './imageFixtures.js';
 import type { Rgba } from './imageFixtures.js';
 
@@ -142,6 +142,7 @@ async function buildCorpus(chip: Buffer, limits: CorpusLimits): Promise<BadInput
     imageCase('a GIF whose LZW codes loop (found by fuzzing)', readFileSync(new URL('../fixtures/gif-lzw-loop.gif', import.meta.url)), 415, 'UNSUPPORTED_IMAGE', { bomb: true }),
     imageCase('a GIF of 200,000 empty frames', gifFrameFlood(200_000, 64, 64), 415, 'UNSUPPORTED_IMAGE', { bomb: true }),
     imageCase('a TIFF whose directories loop', encodeTiff([tiffPage(64, 64, rgb64.length)], rgb64, { loop: true }), 415, 'UNSUPPORTED_IMAGE', { bomb: true }),
+    imageCase('a TIFF of 1,000 fields sharing 256 KB of values', tiffSharedValues(1000, 65_536), 415, 'UNSUPPORTED_IMAGE', { bomb: true }),
     imageCase('a TIFF with LZW compression', encodeTiff([tiffPage(64, 64, rgb64.length).map(([t, ty, v]) => (t === 259 ? [t, ty, [5]] : [t, ty, v]) as [number, number, number[]])], rgb64), 415, 'UNSUPPORTED_IMAGE', { bomb: true }),
 
     // Unusual but valid images: decoded like any other (detect=false: the whole image is the face)

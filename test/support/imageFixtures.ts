@@ -387,6 +387,28 @@ function encodeTiff(pages: [number, number, number[]][][], data: Buffer = Buffer
   return Buffer.concat([header, ...ifds, ...extra, data]);
 }
 
+/**
+ * A little-endian TIFF whose one IFD has `fields` LONG fields (tags 1000-30999) of `values` values
+ * each, all pointing at the same bytes right after the header: every field lies inside the
+ * file, yet reading them all means fields x values reads.
+ */
+function tiffSharedValues(fields: number, values: number): Buffer {
+  const ifd = 8 + 4 * values;
+  const b = Buffer.alloc(ifd + 2 + 12 * fields + 4);
+  b.write('II', 0, 'latin1');
+  b.writeUInt16LE(42, 2);
+  b.writeUInt32LE(ifd, 4);
+  b.writeUInt16LE(fields, ifd);
+  for (let k = 0; k < fields; k++) {
+    const entry = ifd + 2 + 12 * k;
+    b.writeUInt16LE(1000 + (k % 30_000), entry); // clear of the tags that point at other directories
+    b.writeUInt16LE(4, entry + 2);
+    b.writeUInt32LE(values, entry + 4);
+    b.writeUInt32LE(8, entry + 8);
+  }
+  return b;
+}
+
 /** Fields of an uncompressed 8-bit RGB page of width x height whose one strip is `stripBytes` long at data offset 0. */
 function tiffPage(width: number, height: number, stripBytes: number): [number, number, number[]][] {
   return [[256, 4, [width]], [257, 4, [height]], [258, 3, [8, 8, 8]], [259, 3, [1]], [262, 3, [2]],
@@ -444,6 +466,6 @@ function meanAbsDiff(a: Rgba, b: Rgba): number {
 export {
   encodePng, pngBomb, pngSecondIhdr, pngInflateBomb, pngChunk, PNG_SIGNATURE,
   jpegBomb, jpegFrameFlood, withJpegSize, encodeCmykJpeg, jpegScanBomb, withExifOrientation, storedForOrientation,
-  encodeGif, gifFrameFlood, encodeTiff, tiffPage, bmpBomb, withBmpColors, crop, toGrey, meanAbsDiff,
+  encodeGif, gifFrameFlood, encodeTiff, tiffPage, tiffSharedValues, bmpBomb, withBmpColors, crop, toGrey, meanAbsDiff,
 };
 export type { Rgba };
