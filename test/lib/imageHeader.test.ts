@@ -16,7 +16,7 @@ import {
 } from '../support/imageFixtures.js';
 
 const grey = (width: number, height: number) => ({ data: new Uint8Array(width * height * 4).fill(128), width, height });
-const LIMITS = { maxBytes: 15 * 2 ** 20, maxPixels: 25_000_000, maxSide: 10_000, minSide: 32, maxJpegScans: 100 };
+const LIMITS = { maxBytes: 15 * 2 ** 20, maxPixels: 25_000_000, maxSide: 10_000, minSide: 32, maxAspect: 10, maxJpegScans: 100 };
 
 describe('readImageHeader', () => {
   it('reads the size of each format jimp writes', async () => {
@@ -136,6 +136,13 @@ describe('decodeImage before decoding', () => {
     expect(image).toMatchObject({ width: 64, height: 48, format: 'gif' });
     expect([...image.data.subarray(0, 4)]).toEqual([200, 200, 200, 255]); // inside frame 0
     expect(image.data[(20 * 64 + 20) * 4 + 3]).toBe(0); // outside it: never drawn
+  });
+
+  it('refuses an image whose longer side is over maxAspect times the shorter, from the header, and decodes one at the limit', async () => {
+    for (const [width, height] of [[10_000, 32], [32, 10_000], [3300, 320]]) {
+      await expect(decodeImage(pngBomb(width, height), LIMITS), `${width}x${height}`).rejects.toMatchObject({ code: 'IMAGE_TOO_SMALL', details: { maxAspect: 10 } });
+    }
+    expect(await decodeImage(encodePng(grey(320, 32)), LIMITS)).toMatchObject({ width: 320, height: 32 });
   });
 
   it('refuses a JPEG with more scans than MAX_JPEG_SCANS, and decodes one with fewer', async () => {

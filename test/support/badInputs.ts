@@ -126,6 +126,9 @@ async function buildCorpus(chip: Buffer, limits: CorpusLimits): Promise<BadInput
     imageCase('a CMYK JPEG without an Adobe marker', encodeCmykJpeg(face, { adobe: false }), 415, 'UNSUPPORTED_IMAGE'),
     imageCase('a 1x1 image', onePixel, 422, 'IMAGE_TOO_SMALL'),
     imageCase('a plain grey image', await new Jimp({ width: 400, height: 300, color: 0x808080ff }).getBuffer('image/png'), 422, 'NO_FACE'),
+    // Tiny files the detector would search in hundreds of tiles (626 for these): refused from the header
+    imageCase('a 10000x32 grey PNG', await new Jimp({ width: 10_000, height: 32, color: 0x808080ff }).getBuffer('image/png'), 422, 'IMAGE_TOO_SMALL', { bomb: true }),
+    imageCase('a 32x10000 grey PNG', await new Jimp({ width: 32, height: 10_000, color: 0x808080ff }).getBuffer('image/png'), 422, 'IMAGE_TOO_SMALL', { bomb: true }),
 
     // Decompression bombs and decoder traps: refused before decoding
     imageCase('a PNG header claiming 60000x60000', pngBomb(60_000, 60_000), 413, 'IMAGE_TOO_LARGE', { bomb: true }),
