@@ -158,7 +158,7 @@ function readJpeg(b: Buffer): ImageHeader {
     if (isFrame && i + 9 <= b.length) {
       const size = { height: b.readUInt16BE(i + 5), width: b.readUInt16BE(i + 7) };
       if (frame) {
-        // Report the larger of the two as well, so the refusal's message shows what was claimed.
+        // The sizes still cover both frames: what jpeg-js would have allocated, had it been given the file.
         return {
           ...sized('jpeg', frame.width, frame.height, { scans, problem: `corrupt jpeg: more than one frame header (a second at byte ${i}), only single-frame JPEGs are decoded` }),
           decodePixels: Math.max(frame.width * frame.height, size.width * size.height),
