@@ -77,12 +77,13 @@ class FaceAnalyzer {
     const t0 = performance.now();
     const image = await decodeImage(bytes, {
       maxBytes: this.config.maxS3ImageBytes, maxPixels: this.config.maxImagePixels,
-      maxSide: this.config.maxImageSide, minSide: this.config.minImageSide, maxJpegScans: this.config.maxJpegScans, deadline,
+      maxSide: this.config.maxImageSide, minSide: this.config.minImageSide, maxAspect: this.config.maxImageAspect,
+      maxJpegScans: this.config.maxJpegScans, deadline,
     });
     const t1 = performance.now();
     checkDeadline(deadline, 'decode');
     const found = opts.detect
-      ? await this.detector.detect(image, { maxFaces: opts.maxFaces, minScore: this.config.minDetectionScore })
+      ? await this.detector.detect(image, { maxFaces: opts.maxFaces, minScore: this.config.minDetectionScore, deadline })
       : [{ box: { left: 0, top: 0, width: image.width, height: image.height }, score: null }];
     const t2 = performance.now();
     if (found.length === 0) throw new AppError('NO_FACE', 'no face found in the image');

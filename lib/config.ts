@@ -64,6 +64,7 @@ function loadConfig() {
     maxImagePixels: numberFromEnv('MAX_IMAGE_PIXELS', 25_000_000), // width x height, checked from the header before decoding
     maxImageSide: numberFromEnv('MAX_IMAGE_SIDE', 10_000), // pixels, either side
     minImageSide: numberFromEnv('MIN_IMAGE_SIDE', 32), // pixels, the shorter side
+    maxImageAspect: numberFromEnv('MAX_IMAGE_ASPECT', 10), // longer side / shorter side; detection work grows with it (2 tiles per unit)
     maxJpegScans: numberFromEnv('MAX_JPEG_SCANS', 100), // start-of-scan markers in a JPEG; each walks the whole image (real files: ~10)
     maxFacesLimit: numberFromEnv('MAX_FACES_LIMIT', 20), // upper bound for options.maxFaces
     maxJsonDepth: numberFromEnv('MAX_JSON_DEPTH', 16), // nesting levels of arrays/objects in a JSON body (the API needs 2)

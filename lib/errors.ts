@@ -7,7 +7,7 @@ const ERROR_CODES = [
   'INVALID_BASE64', // image field is not valid base64 / data URL
   'IMAGE_TOO_LARGE', // bytes or pixels over the configured limits
   'UNSUPPORTED_IMAGE', // not an image format we decode, or a corrupt file
-  'IMAGE_TOO_SMALL', // below the minimum side we can analyse
+  'IMAGE_TOO_SMALL', // a side below the minimum we can analyse, or the shorter one too small for the longer
   'NO_FACE', // decoded fine, no face found
   'TIMEOUT', // processing would exceed the time budget
   'MODEL_LOAD_FAILED', // weights missing or do not match their manifest

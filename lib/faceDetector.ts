@@ -46,6 +46,12 @@ interface DetectOptions {
   maxFaces?: number;
   /** Drop boxes scoring below this (default 0.5). */
   minScore?: number;
+  /**
+   * Epoch ms by which the caller must answer: checked before each search window (a window
+   * takes 15-50 ms), so a late detection stops with TIMEOUT instead of running on after an
+   * HTTP 504 or into the Lambda timeout. None: no limit.
+   */
+  deadline?: number;
 }
 
 const MODEL_FILE = 'blazeface-front.json';
@@ -157,17 +163,25 @@ function inputWindow(width: number, height: number): PixelBox {
 const TILE_MIN_ASPECT = 1.2;
 /** Grey border around each tile, as a fraction of its side: faces cut by a tile edge still score. */
 const TILE_BORDER = 0.1;
+/**
+ * Most tiles per image. Tiles overlap by half, so their number grows with the aspect ratio:
+ * a 10000x32 image (under 1 KB as a PNG) needed 626 windows, 18-25 s on a shared core. The
+ * service refuses images over MAX_IMAGE_ASPECT (10, i.e. at most 19 tiles) before decoding;
+ * this bounds the work for any other caller or a raised limit: past it the tiles spread out
+ * evenly and overlap less than half.
+ */
+const MAX_TILES = 20;
 
 /**
  * The whole image (with BORDER) and, for wide or tall images, square tiles of the short side
- * overlapping by at least half along the long side.
+ * overlapping by at least half along the long side (up to MAX_TILES tiles).
  */
 function searchWindows(width: number, height: number): PixelBox[] {
   const windows = [inputWindow(width, height)];
   const short = Math.min(width, height);
   const long = Math.max(width, height);
   if (long < TILE_MIN_ASPECT * short) return windows;
-  const count = Math.ceil((long - short) / (short / 2)) + 1;
+  const count = Math.min(MAX_TILES, Math.ceil((long - short) / (short / 2)) + 1);
   const pad = short * TILE_BORDER;
   for (let k = 0; k < count; k++) {
     const offset = ((long - short) * k) / (count - 1);
@@ -221,7 +235,13 @@ class FaceDetector {
     // or tall photos, extra square tiles along the long side find faces the letterboxed pass
     // shrinks below the short-range model's reach (a face 1/3 of a 1920x1080 photo's height).
     const candidates: DetectedFace[] = [];
-    for (const window of searchWindows(width, height)) candidates.push(...(await this.detectInWindow(image, window, minScore)));
+    const windows = searchWindows(width, height);
+    for (const [k, window] of windows.entries()) {
+      if (opts.deadline !== undefined && Date.now() > opts.deadline) {
+        throw new AppError('TIMEOUT', `time budget exceeded during face detection (${k} of ${windows.length} windows searched)`);
+      }
+      candidates.push(...(await this.detectInWindow(image, window, minScore))); // at most NMS_MAX_CANDIDATES each
+    }
     const faces = await mergeDuplicates(candidates);
     // Largest first: in a photo of people the biggest face is the likeliest subject.
     faces.sort((a, b) => b.box.width * b.box.height - a.box.width * a.box.height || b.score - a.score);
@@ -344,5 +364,5 @@ function trainingCropFor(face: FaceLocation): PixelBox {
   return square(box.left + box.width / 2 - CHIP_FACE_DX * side, box.top + box.height / 2 - CHIP_FACE_DY * side, side);
 }
 
-export { loadFaceDetector, FaceDetector, trainingCropFor, keypointGeometry, KEYPOINT_NAMES };
+export { loadFaceDetector, FaceDetector, trainingCropFor, keypointGeometry, searchWindows, KEYPOINT_NAMES, MAX_TILES };
 export type { DetectedFace, DetectOptions, FaceLocation, Keypoint };

@@ -15,6 +15,11 @@ interface DecodeLimits {
   maxPixels: number;
   maxSide: number;
   minSide: number;
+  /**
+   * Longer side / shorter side. The detector searches square tiles of the shorter side along
+   * the longer one, so its work grows with this ratio, not with the pixels.
+   */
+  maxAspect: number;
   /** Start-of-scan markers a JPEG may hold (each scan walks the whole image). */
   maxJpegScans: number;
   /**
@@ -70,6 +75,11 @@ async function decodeImage(bytes: Uint8Array, limits: DecodeLimits): Promise<Dec
   if (Math.min(width, height) < limits.minSide) {
     throw new AppError('IMAGE_TOO_SMALL', `image is ${width}x${height}; the shorter side must be at least ${limits.minSide} px`, { details: { minSide: limits.minSide } });
   }
+  const aspect = Math.max(width, height) / Math.min(width, height);
+  if (aspect > limits.maxAspect) {
+    throw new AppError('IMAGE_TOO_SMALL', `image is ${width}x${height}; its longer side may be at most ${limits.maxAspect} times its shorter (it is ${aspect.toFixed(1)} times)`,
+      { details: { maxAspect: limits.maxAspect } });
+  }
   if (header.scans !== undefined && header.scans > limits.maxJpegScans) {
     throw new AppError('UNSUPPORTED_IMAGE', `jpeg has ${header.scans} scans, more than the ${limits.maxJpegScans} we decode`,
       { details: { scans: header.scans, maxJpegScans: limits.maxJpegScans } });
@@ -82,7 +92,7 @@ async function decodeImage(bytes: Uint8Array, limits: DecodeLimits): Promise<Dec
   }
   if (header.interlaced) checkInterlacedPng(buffer);
   if (format === 'gif') {
-    const [first] = gifFrames(buffer); // jimp decodes the first frame only
+    const [first] = gifFrames(buffer, 1); // jimp decodes the first frame only
     if (first && !gifLzwTerminates(buffer, first.dataOffset, first.width * first.height)) {
       throw new AppError('UNSUPPORTED_IMAGE', 'corrupt gif: its LZW data refers to itself in a loop');
     }

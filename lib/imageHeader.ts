@@ -5,10 +5,12 @@
  *
  * "Dimensions" means every size the decoder behind jimp will allocate or walk, not only the
  * first one a viewer would show: pngjs takes the last IHDR, jpeg-js allocates for every frame
- * header, omggif walks the first frame's own rectangle (which may exceed the logical screen),
- * and utif2 decodes every TIFF page. Structures those decoders cannot handle safely (an IFD
- * loop, field counts past the end of the file, a compression that can inflate without bound)
- * are reported as `problem`, so the file is refused before any decoder sees it.
+ * header, jimp's GIF decoder allocates the logical screen and decodes the first frame at that
+ * frame's own size (which may exceed the screen), and utif2 decodes every TIFF page. Structures
+ * those decoders cannot handle safely (a second PNG IHDR or JPEG frame, an IFD loop, field
+ * counts past the end of the file, a compression that can inflate without bound) are reported
+ * as `problem`, so the file is refused before any decoder sees it. Every walk here stops at a
+ * fixed count, so the check itself stays cheap on files made of nothing but headers.
  */
 type ImageFormat = 'jpeg' | 'png' | 'gif' | 'bmp' | 'tiff';
 
@@ -18,7 +20,7 @@ interface ImageHeader {
   width: number;
   /** Height of the decoded image, pixels (before EXIF orientation); 0 when unreadable. */
   height: number;
-  /** Pixels the decoder handles in all: width x height, a larger GIF frame, or the sum over TIFF pages. */
+  /** Pixels the decoder handles in all: width x height, a GIF's first frame when larger than its screen, or the sum over TIFF pages. */
   decodePixels: number;
   /** Longest side of anything the decoder allocates, pixels. */
   decodeSide: number;
@@ -41,6 +43,11 @@ interface Size {
 
 /** Palette entries a BMP may declare (8 bits per pixel index at most 256). */
 const MAX_BMP_COLORS = 256;
+/**
+ * Frames a GIF may have. Only the first is decoded, but omggif records every one first (see
+ * gifFrames). 10,000 frames is over 16 minutes at 10 frames a second.
+ */
+const MAX_GIF_FRAMES = 10_000;
 /** TIFF pages utif2 will decode (jimp decodes every page, not only the first). */
 const MAX_TIFF_PAGES = 4;
 /**
@@ -51,6 +58,18 @@ const MAX_TIFF_PAGES = 4;
 const SAFE_TIFF_COMPRESSIONS = new Set([1, 32773]);
 /** Values read from one TIFF field (strip offsets, bits per sample...): 65,536 strips is far more than any real file. */
 const MAX_TIFF_VALUES = 65_536;
+/**
+ * Values utif2 reads one at a time from all the fields of a file together (every type but BYTE
+ * and UNDEFINED, which it views in place; ASCII counts a character each). Each field is checked
+ * to lie inside the file, but fields may all point at the same bytes: a 274 KB TIFF of 1,000
+ * fields of 65,536 values each took this check 20 s, and 65,535 such fields fit in 1 MB.
+ * Four pages of the largest field a real file has is plenty.
+ */
+const MAX_TIFF_TOTAL_VALUES = 4 * MAX_TIFF_VALUES;
+/** TIFF types utif2 reads as a view of the file (BYTE, UNDEFINED): no work per value. */
+const TIFF_VIEW_TYPES = new Set([1, 7]);
+/** The fields readTiff looks at: size, bits, compression, samples, strips and tiles. */
+const TIFF_READ_TAGS = new Set([256, 257, 258, 259, 273, 277, 279, 322, 323, 324, 325]);
 /** Bytes per value of each TIFF field type (1-13); 0 = unknown type. */
 const TIFF_TYPE_SIZE = [0, 1, 1, 2, 4, 8, 1, 1, 2, 4, 8, 4, 8, 4];
 /** Tags utif2 follows into further IFDs or parses as maker notes, recursively and without loop checks. */
@@ -115,13 +134,16 @@ function countPairs(b: Buffer, first: number, second: number): number {
 }
 
 /**
- * Walks the JPEG marker segments to the end of image, skipping entropy-coded scan data: every
- * frame header (SOF0-15 except DHT, JPG, DAC). jpeg-js itself refuses a frame over its
+ * Walks the JPEG marker segments to the end of image, skipping entropy-coded scan data, and
+ * reads the frame header (SOF0-15 except DHT, JPG, DAC). Baseline and progressive JPEGs have
+ * exactly one; jpeg-js would allocate for each, so the walk stops at a second one and the
+ * file is refused (a 4-byte SOF repeated 200,000 times used to be read to the end, and the
+ * list of frames overflowed the stack). jpeg-js itself refuses a frame over its
  * maxResolutionInMP before allocating (lib/imageDecode.ts sets it), which also covers a frame
  * header this walk and jpeg-js's looser one disagree about.
  */
 function readJpeg(b: Buffer): ImageHeader {
-  const frames: Size[] = [];
+  let frame: Size | undefined;
   const scans = countPairs(b, 0xff, 0xda);
   let i = 2;
   while (i + 4 <= b.length) {
@@ -133,7 +155,18 @@ function readJpeg(b: Buffer): ImageHeader {
     const length = b.readUInt16BE(i + 2);
     if (length < 2) break;
     const isFrame = marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc;
-    if (isFrame && i + 9 <= b.length) frames.push({ height: b.readUInt16BE(i + 5), width: b.readUInt16BE(i + 7) });
+    if (isFrame && i + 9 <= b.length) {
+      const size = { height: b.readUInt16BE(i + 5), width: b.readUInt16BE(i + 7) };
+      if (frame) {
+        // The sizes still cover both frames: what jpeg-js would have allocated, had it been given the file.
+        return {
+          ...sized('jpeg', frame.width, frame.height, { scans, problem: `corrupt jpeg: more than one frame header (a second at byte ${i}), only single-frame JPEGs are decoded` }),
+          decodePixels: Math.max(frame.width * frame.height, size.width * size.height),
+          decodeSide: Math.max(frame.width, frame.height, size.width, size.height),
+        };
+      }
+      frame = size;
+    }
     i += 2 + length;
     if (marker === 0xda) {
       // Entropy-coded data runs to the next marker: 0xFF followed by neither a stuffed 0x00, a restart marker, nor fill.
@@ -144,14 +177,8 @@ function readJpeg(b: Buffer): ImageHeader {
       if (i === -1) break;
     }
   }
-  if (frames.length === 0) return sized('jpeg', 0, 0, { scans }); // no frame header: truncated or corrupt
-  const { width, height } = frames[0];
-  const problem = frames.length > 1 ? `corrupt jpeg: ${frames.length} frame headers, only single-frame JPEGs are decoded` : undefined;
-  return {
-    ...sized('jpeg', width, height, { scans, ...(problem ? { problem } : {}) }),
-    decodePixels: Math.max(...frames.map((f) => f.width * f.height)),
-    decodeSide: Math.max(...frames.map((f) => Math.max(f.width, f.height))),
-  };
+  if (!frame) return sized('jpeg', 0, 0, { scans }); // no frame header: truncated or corrupt
+  return sized('jpeg', frame.width, frame.height, { scans });
 }
 
 /** A GIF image descriptor: its rectangle and where its LZW data (code size byte, then sub-blocks) starts. */
@@ -159,15 +186,19 @@ interface GifFrame extends Size {
   dataOffset: number;
 }
 
-/** The image descriptors of a GIF, walked the way omggif's GifReader walks them. */
-function gifFrames(b: Buffer): GifFrame[] {
+/**
+ * The image descriptors of a GIF, walked the way omggif's GifReader walks them, stopping after
+ * `max`. GifReader itself records every descriptor before jimp decodes frame 0: 200,000 of
+ * them (12 bytes each, 2.4 MB) cost 145 ms and 31 MB, a 15 MB file of them 0.8 s and 170 MB.
+ */
+function gifFrames(b: Buffer, max = Infinity): GifFrame[] {
   const frames: GifFrame[] = [];
   let i = 13 + (b[10] & 0x80 ? 3 * (2 << (b[10] & 7)) : 0);
   const skipSubBlocks = () => {
     while (i < b.length && b[i] !== 0) i += b[i] + 1;
     i++; // the zero-length terminator
   };
-  while (i < b.length) {
+  while (i < b.length && frames.length < max) {
     const block = b[i];
     if (block === 0x3b) break; // trailer
     if (block === 0x21) { i += 2; skipSubBlocks(); continue; } // extension: introducer, label, sub-blocks
@@ -181,16 +212,23 @@ function gifFrames(b: Buffer): GifFrame[] {
   return frames;
 }
 
-/** The logical screen, and every image descriptor: jimp decodes the first frame into its own rectangle. */
+/**
+ * The logical screen and the first frame, the two things @jimp/js-gif decodes: it allocates an
+ * RGBA bitmap of the screen's size, and omggif decodes frame 0's LZW data into an index buffer
+ * of the frame's own size (which may exceed the screen) before drawing it into the bitmap.
+ * Later frames are only parsed, never decoded, so their sizes do not count; their number does.
+ */
 function readGif(b: Buffer): ImageHeader {
   const screen = { width: b.readUInt16LE(6), height: b.readUInt16LE(8) };
-  const frames = gifFrames(b);
-  const all: Size[] = [screen, ...frames];
+  const frames = gifFrames(b, MAX_GIF_FRAMES + 1);
+  const header = sized('gif', screen.width, screen.height);
+  if (frames.length === 0) return { ...header, problem: 'corrupt gif: no image descriptor' };
+  if (frames.length > MAX_GIF_FRAMES) return { ...header, problem: `GIF has more than ${MAX_GIF_FRAMES} frames (omggif parses every one before decoding the first)` };
+  const [first] = frames;
   return {
-    ...sized('gif', screen.width, screen.height),
-    decodePixels: Math.max(...all.map((s) => s.width * s.height)),
-    decodeSide: Math.max(...all.map((s) => Math.max(s.width, s.height))),
-    ...(frames.length === 0 ? { problem: 'corrupt gif: no image descriptor' } : {}),
+    ...header,
+    decodePixels: Math.max(screen.width * screen.height, first.width * first.height),
+    decodeSide: Math.max(screen.width, screen.height, first.width, first.height),
   };
 }
 
@@ -205,7 +243,8 @@ function readTiff(b: Buffer): ImageHeader {
   const u32 = (o: number) => (le ? b.readUInt32LE(o) : b.readUInt32BE(o));
   const refuse = (problem: string, pages: Size[] = []) => ({ ...sized('tiff', pages[0]?.width ?? 0, pages[0]?.height ?? 0), problem });
 
-  /** One IFD's fields as numbers (first 2^16 values at most), or a problem. */
+  let valuesRead = 0; // across every directory, against MAX_TIFF_TOTAL_VALUES
+  /** The TIFF_READ_TAGS fields of one IFD as numbers (2^16 values at most each), or a problem. */
   const readIfd = (offset: number, nested: boolean): Map<number, number[]> | string => {
     if (offset + 2 > b.length) return 'TIFF directory outside the file';
     const count = u16(offset);
@@ -222,9 +261,13 @@ function readTiff(b: Buffer): ImageHeader {
       const at = inline ? entry + 8 : u32(entry + 8);
       if (at + n * size > b.length) return `TIFF field ${tag} (${n} values) runs past the end of the file`;
       if (TIFF_NESTED_TAGS.has(tag) || (nested && TIFF_SUB_IFD_TAGS.has(tag))) return `TIFF field ${tag} (sub-IFDs or maker notes) is not supported`;
+      if (!TIFF_VIEW_TYPES.has(type)) {
+        valuesRead += n;
+        if (valuesRead > MAX_TIFF_TOTAL_VALUES) return `TIFF fields hold more than ${MAX_TIFF_TOTAL_VALUES} values in all`;
+      }
       if (type === 3 || type === 4) {
         if (n > MAX_TIFF_VALUES) return `TIFF field ${tag} has ${n} values, more than ${MAX_TIFF_VALUES}`;
-        fields.set(tag, Array.from({ length: n }, (_, j) => (type === 3 ? u16(at + 2 * j) : u32(at + 4 * j))));
+        if (TIFF_READ_TAGS.has(tag)) fields.set(tag, Array.from({ length: n }, (_, j) => (type === 3 ? u16(at + 2 * j) : u32(at + 4 * j))));
       }
       if (TIFF_SUB_IFD_TAGS.has(tag) && type === 4) {
         const sub = readIfd(u32(at), true);
@@ -248,7 +291,8 @@ function readTiff(b: Buffer): ImageHeader {
     if (!SAFE_TIFF_COMPRESSIONS.has(compression)) return refuse(`TIFF compression ${compression} is not supported (only none and PackBits)`, pages);
     const bits = fields.get(258) ?? [1];
     const samples = fields.get(277)?.[0] ?? 1;
-    if (bits.some((v) => v > 16) || samples > 4) return refuse(`TIFF with ${samples} samples of ${Math.max(...bits)} bits per pixel is not supported`, pages);
+    const maxBits = bits.reduce((most, v) => Math.max(most, v), 0); // no spread: a field holds up to MAX_TIFF_VALUES values
+    if (maxBits > 16 || samples > 4) return refuse(`TIFF with ${samples} samples of ${maxBits} bits per pixel is not supported`, pages);
     const tiled = fields.has(322);
     if (tiled) {
       const [tw, th] = [fields.get(322)?.[0] ?? 0, fields.get(323)?.[0] ?? 0];
@@ -268,9 +312,9 @@ function readTiff(b: Buffer): ImageHeader {
   return {
     ...sized('tiff', pages[0].width, pages[0].height),
     decodePixels: pages.reduce((sum, p) => sum + p.width * p.height, 0),
-    decodeSide: Math.max(...pages.map((p) => Math.max(p.width, p.height))),
+    decodeSide: pages.reduce((side, p) => Math.max(side, p.width, p.height), 0),
   };
 }
 
-export { readImageHeader, gifFrames, MAX_TIFF_PAGES };
+export { readImageHeader, gifFrames, MAX_GIF_FRAMES, MAX_TIFF_PAGES };
 export type { ImageHeader, ImageFormat, GifFrame };

@@ -45,7 +45,7 @@ describe('bad input at the lib entry points', async () => {
   const corpus = await buildCorpus(chip, { maxImageBytes: config.maxImageBytes, maxJsonDepth: config.maxJsonDepth });
   const decodeLimits = {
     maxBytes: config.maxS3ImageBytes, maxPixels: config.maxImagePixels, maxSide: config.maxImageSide,
-    minSide: config.minImageSide, maxJpegScans: config.maxJpegScans,
+    minSide: config.minImageSide, maxAspect: config.maxImageAspect, maxJpegScans: config.maxJpegScans,
   };
   let analyzer: FaceAnalyzer;
 

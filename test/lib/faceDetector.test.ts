@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { Jimp } from 'jimp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KEYPOINT_NAMES, loadFaceDetector, trainingCropFor } from '../../lib/faceDetector.js';
+import { KEYPOINT_NAMES, loadFaceDetector, MAX_TILES, searchWindows, trainingCropFor } from '../../lib/faceDetector.js';
 import type { DetectedFace, FaceDetector } from '../../lib/faceDetector.js';
 import type { PixelBox, RgbaImage } from '../../lib/preprocess.js';
 // UTKFace lives outside the repo and is never committed (../shared/data/README.md); the
@@ -99,6 +99,17 @@ describe('face detector (BlazeFace front)', () => {
     expect(only.keypoints).toEqual(large.keypoints);
   });
 
+  it('stops with TIMEOUT between search windows once the deadline has passed', async () => {
+    const wide = greyImage(10_000, 32); // 1 + MAX_TILES windows (the service refuses this shape before decoding)
+    await expect(detector.detect(wide, { deadline: Date.now() - 1 })).rejects.toMatchObject({ code: 'TIMEOUT', message: expect.stringMatching(/\(0 of 21 windows/) });
+    const error = await detector.detect(wide, { deadline: Date.now() + 40 }).catch((e) => e);
+    expect(error).toMatchObject({ code: 'TIMEOUT' });
+    const searched = Number(/\((\d+) of 21 windows/.exec(error.message)?.[1]);
+    expect(searched).toBeGreaterThan(0);
+    expect(searched).toBeLessThan(21);
+    expect(await detector.detect(greyImage(320, 240), { deadline: Date.now() + 60_000 })).toEqual([]);
+  });
+
   it('returns plain numbers and leaks no tensors', async () => {
     const image = (await readChip(sampleTestChips(1)[0])).bitmap;
     await detector.detect(image); // settle any lazily created backend state first
@@ -114,6 +125,23 @@ describe('face detector (BlazeFace front)', () => {
     await detector.detect(greyImage(64, 64));
     await detector.detect(image, { maxFaces: 0 });
     expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
+describe('searchWindows', () => {
+  it('tiles a wide or tall image end to end with half-overlapping tiles, at most MAX_TILES of them', () => {
+    expect(searchWindows(300, 300)).toHaveLength(1);
+    for (const [width, height, tiles] of [[1920, 1080, 3], [1000, 100, 19], [100, 1000, 19], [10_000, 32, MAX_TILES], [32, 10_000, MAX_TILES]]) {
+      const windows = searchWindows(width, height);
+      expect(windows, `${width}x${height}`).toHaveLength(1 + tiles);
+      const along = width >= height ? 'left' : 'top';
+      const short = Math.min(width, height);
+      const starts = windows.slice(1).map((w) => w[along] + short * 0.1); // without the tile border
+      expect(starts[0]).toBeCloseTo(0);
+      expect(starts.at(-1)).toBeCloseTo(Math.max(width, height) - short);
+      const stride = starts[1] - starts[0];
+      if (tiles < MAX_TILES) expect(stride, `${width}x${height}`).toBeLessThanOrEqual(short / 2 + 1e-9);
+    }
   });
 });
 

@@ -9,14 +9,14 @@ import { Jimp } from 'jimp';
 import { describe, expect, it } from 'vitest';
 import { gifLzwTerminates } from '../../lib/gifLzw.js';
 import { decodeImage } from '../../lib/imageDecode.js';
-import { gifFrames, readImageHeader } from '../../lib/imageHeader.js';
+import { gifFrames, MAX_GIF_FRAMES, readImageHeader } from '../../lib/imageHeader.js';
 import {
-  bmpBomb, encodeCmykJpeg, encodeGif, encodePng, encodeTiff, jpegBomb, jpegScanBomb, pngBomb, pngInflateBomb, pngSecondIhdr,
-  tiffPage, withBmpColors, withExifOrientation,
+  bmpBomb, encodeCmykJpeg, encodeGif, encodePng, encodeTiff, gifFrameFlood, jpegBomb, jpegFrameFlood, jpegScanBomb, pngBomb, pngInflateBomb, pngSecondIhdr,
+  tiffPage, tiffSharedValues, withBmpColors, withExifOrientation,
 } from '../support/imageFixtures.js';
 
 const grey = (width: number, height: number) => ({ data: new Uint8Array(width * height * 4).fill(128), width, height });
-const LIMITS = { maxBytes: 15 * 2 ** 20, maxPixels: 25_000_000, maxSide: 10_000, minSide: 32, maxJpegScans: 100 };
+const LIMITS = { maxBytes: 15 * 2 ** 20, maxPixels: 25_000_000, maxSide: 10_000, minSide: 32, maxAspect: 10, maxJpegScans: 100 };
 
 describe('readImageHeader', () => {
   it('reads the size of each format jimp writes', async () => {
@@ -44,7 +44,7 @@ describe('readImageHeader', () => {
     expect(readImageHeader(exif)).toMatchObject({ format: 'jpeg', width: 300, height: 200 });
     expect(readImageHeader(jpegScanBomb(256, 256, 40))).toMatchObject({ width: 256, height: 256, scans: 41 });
     const twoFrames = Buffer.concat([jpegBomb(100, 100).subarray(0, -2), jpegBomb(9000, 9000).subarray(2)]);
-    expect(readImageHeader(twoFrames)).toMatchObject({ width: 100, height: 100, decodeSide: 9000, problem: expect.stringMatching(/2 frame headers/) });
+    expect(readImageHeader(twoFrames)).toMatchObject({ width: 100, height: 100, decodeSide: 9000, problem: expect.stringMatching(/more than one frame header/) });
     expect(readImageHeader(encodeCmykJpeg(grey(64, 64)))).toMatchObject({ width: 64, height: 64, scans: 1 });
   });
 
@@ -53,6 +53,29 @@ describe('readImageHeader', () => {
     const header = readImageHeader(encodeGif([pixels, pixels], 64, 64, { frameSize: [30_000, 20] }));
     expect(header).toMatchObject({ width: 64, height: 64, decodeSide: 30_000, decodePixels: 600_000 });
     expect(gifFrames(encodeGif([pixels, pixels, pixels], 64, 64))).toHaveLength(3);
+  });
+
+  it('stops at the second JPEG frame header, however many follow', () => {
+    const flood = jpegFrameFlood(200_000);
+    const started = performance.now();
+    expect(readImageHeader(flood)?.problem).toMatch(/more than one frame header \(a second at byte 6\)/);
+    expect(performance.now() - started).toBeLessThan(150); // the walk stops at byte 6; counting scans reads the rest once
+  });
+
+  it('counts only the GIF screen and first frame (later frames are never decoded), and refuses over MAX_GIF_FRAMES frames', () => {
+    const pixels = new Uint8Array(64 * 64);
+    const gif = encodeGif([pixels, pixels], 64, 64);
+    const second = gifFrames(gif)[1];
+    gif.writeUInt16LE(30_000, second.dataOffset - 5); // its width and height
+    gif.writeUInt16LE(30_000, second.dataOffset - 3);
+    expect(readImageHeader(gif)).toMatchObject({ width: 64, height: 64, decodeSide: 64, decodePixels: 4096 });
+    expect(readImageHeader(gif)?.problem).toBeUndefined();
+    expect(readImageHeader(gifFrameFlood(MAX_GIF_FRAMES, 64, 64))?.problem).toBeUndefined();
+    const flood = gifFrameFlood(200_000, 64, 64);
+    const started = performance.now();
+    expect(readImageHeader(flood)?.problem).toMatch(/more than 10000 frames/);
+    expect(performance.now() - started).toBeLessThan(150); // the walk stops after MAX_GIF_FRAMES + 1 (a few ms warm; CI cores are shared)
+    expect(gifFrames(gifFrameFlood(5, 64, 64), 1)).toHaveLength(1);
   });
 
   it('reads BMP width as unsigned like bmp-ts, and refuses a palette over 256 colours', () => {
@@ -74,6 +97,14 @@ describe('readImageHeader', () => {
     const huge = encodeTiff([page], rgb);
     huge.writeUInt32LE(0xfffffff0, 8 + 2 + 4); // first field's value count
     expect(readImageHeader(huge)?.problem).toMatch(/runs past the end|values/);
+  });
+
+  it('refuses TIFF fields that together hold too many values, without reading them', () => {
+    expect(readImageHeader(tiffSharedValues(4, 65_536))?.problem ?? '').not.toMatch(/in all/); // 262,144 values: allowed
+    const flood = tiffSharedValues(65_535, 16_384); // 850 KB, 10^9 values
+    const started = performance.now();
+    expect(readImageHeader(flood)?.problem).toMatch(/more than 262144 values in all/);
+    expect(performance.now() - started).toBeLessThan(150);
   });
 });
 
@@ -97,6 +128,21 @@ describe('decodeImage before decoding', () => {
     await expect(decodeImage(pngInflateBomb(64), LIMITS)).rejects.toMatchObject({ code: 'UNSUPPORTED_IMAGE', message: expect.stringMatching(/inflates/) });
     const image = await decodeImage(encodePng(grey(40, 40), { interlaced: true }), LIMITS);
     expect(image).toMatchObject({ width: 40, height: 40, format: 'png' });
+  });
+
+  it('decodes a GIF to its logical screen, the first frame drawn into it (the README says so)', async () => {
+    const frame = new Uint8Array(64 * 64).fill(200);
+    const image = await decodeImage(encodeGif([frame], 64, 48, { frameSize: [16, 16] }), LIMITS);
+    expect(image).toMatchObject({ width: 64, height: 48, format: 'gif' });
+    expect([...image.data.subarray(0, 4)]).toEqual([200, 200, 200, 255]); // inside frame 0
+    expect(image.data[(20 * 64 + 20) * 4 + 3]).toBe(0); // outside it: never drawn
+  });
+
+  it('refuses an image whose longer side is over maxAspect times the shorter, from the header, and decodes one at the limit', async () => {
+    for (const [width, height] of [[10_000, 32], [32, 10_000], [3300, 320]]) {
+      await expect(decodeImage(pngBomb(width, height), LIMITS), `${width}x${height}`).rejects.toMatchObject({ code: 'IMAGE_TOO_SMALL', details: { maxAspect: 10 } });
+    }
+    expect(await decodeImage(encodePng(grey(320, 32)), LIMITS)).toMatchObject({ width: 320, height: 32 });
   });
 
   it('refuses a JPEG with more scans than MAX_JPEG_SCANS, and decodes one with fewer', async () => {

@@ -10,8 +10,8 @@ import { Jimp } from 'jimp';
 import type { ErrorCode } from '../../lib/errors.js';
 import type { HttpRequestParts } from '../../lib/httpRequest.js';
 import {
-  bmpBomb, crop, encodeCmykJpeg, encodeGif, encodePng, encodeTiff, jpegBomb, jpegScanBomb, pngBomb, pngInflateBomb,
-  pngSecondIhdr, storedForOrientation, tiffPage, toGrey, withBmpColors, withExifOrientation, withJpegSize,
+  bmpBomb, crop, encodeCmykJpeg, encodeGif, encodePng, encodeTiff, gifFrameFlood, jpegBomb, jpegFrameFlood, jpegScanBomb, pngBomb, pngInflateBomb,
+  pngSecondIhdr, storedForOrientation, tiffPage, tiffSharedValues, toGrey, withBmpColors, withExifOrientation, withJpegSize,
 } from './imageFixtures.js';
 import type { Rgba } from './imageFixtures.js';
 
@@ -126,6 +126,9 @@ async function buildCorpus(chip: Buffer, limits: CorpusLimits): Promise<BadInput
     imageCase('a CMYK JPEG without an Adobe marker', encodeCmykJpeg(face, { adobe: false }), 415, 'UNSUPPORTED_IMAGE'),
     imageCase('a 1x1 image', onePixel, 422, 'IMAGE_TOO_SMALL'),
     imageCase('a plain grey image', await new Jimp({ width: 400, height: 300, color: 0x808080ff }).getBuffer('image/png'), 422, 'NO_FACE'),
+    // Tiny files the detector would search in hundreds of tiles (626 for these): refused from the header
+    imageCase('a 10000x32 grey PNG', await new Jimp({ width: 10_000, height: 32, color: 0x808080ff }).getBuffer('image/png'), 422, 'IMAGE_TOO_SMALL', { bomb: true }),
+    imageCase('a 32x10000 grey PNG', await new Jimp({ width: 32, height: 10_000, color: 0x808080ff }).getBuffer('image/png'), 422, 'IMAGE_TOO_SMALL', { bomb: true }),
 
     // Decompression bombs and decoder traps: refused before decoding
     imageCase('a PNG header claiming 60000x60000', pngBomb(60_000, 60_000), 413, 'IMAGE_TOO_LARGE', { bomb: true }),
@@ -137,9 +140,12 @@ async function buildCorpus(chip: Buffer, limits: CorpusLimits): Promise<BadInput
     imageCase('a PNG with a second IHDR claiming 60000x60000', pngSecondIhdr(60_000, 60_000), 415, 'UNSUPPORTED_IMAGE', { bomb: true }),
     imageCase('an interlaced PNG whose data inflates to 256 MB', pngInflateBomb(256), 415, 'UNSUPPORTED_IMAGE', { bomb: true }),
     imageCase('a progressive JPEG with 5,000 scans', jpegScanBomb(2000, 2000, 5000), 415, 'UNSUPPORTED_IMAGE', { bomb: true }),
+    imageCase('a JPEG of 200,000 frame headers', jpegFrameFlood(200_000), 415, 'UNSUPPORTED_IMAGE', { bomb: true }),
     imageCase('a BMP claiming 33554432 palette colours', withBmpColors(await new Jimp({ width: 64, height: 64, color: 0x808080ff }).getBuffer('image/bmp'), 2 ** 25), 415, 'UNSUPPORTED_IMAGE', { bomb: true }),
     imageCase('a GIF whose LZW codes loop (found by fuzzing)', readFileSync(new URL('../fixtures/gif-lzw-loop.gif', import.meta.url)), 415, 'UNSUPPORTED_IMAGE', { bomb: true }),
+    imageCase('a GIF of 200,000 empty frames', gifFrameFlood(200_000, 64, 64), 415, 'UNSUPPORTED_IMAGE', { bomb: true }),
     imageCase('a TIFF whose directories loop', encodeTiff([tiffPage(64, 64, rgb64.length)], rgb64, { loop: true }), 415, 'UNSUPPORTED_IMAGE', { bomb: true }),
+    imageCase('a TIFF of 1,000 fields sharing 256 KB of values', tiffSharedValues(1000, 65_536), 415, 'UNSUPPORTED_IMAGE', { bomb: true }),
     imageCase('a TIFF with LZW compression', encodeTiff([tiffPage(64, 64, rgb64.length).map(([t, ty, v]) => (t === 259 ? [t, ty, [5]] : [t, ty, v]) as [number, number, number[]])], rgb64), 415, 'UNSUPPORTED_IMAGE', { bomb: true }),
 
     // Unusual but valid images: decoded like any other (detect=false: the whole image is the face)

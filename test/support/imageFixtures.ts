@@ -119,6 +119,14 @@ function jpegBomb(width: number, height: number): Buffer {
   return Buffer.concat([Buffer.from([0xff, 0xd8]), sof(0xc0, width, height, 3), Buffer.from([0xff, 0xd9])]);
 }
 
+/**
+ * Start of image, then `count` copies of `FF C0 00 02`: frame headers of the shortest length the
+ * walk accepts (the reviewer's 800 KB file at 200,000). Each one's "size" is read from the next.
+ */
+function jpegFrameFlood(count: number): Buffer {
+  return Buffer.concat([Buffer.from([0xff, 0xd8]), Buffer.alloc(4 * count).fill(Buffer.from([0xff, 0xc0, 0x00, 0x02]))]);
+}
+
 /** `jpeg` with the dimensions in its first frame header replaced. */
 function withJpegSize(jpeg: Buffer, width: number, height: number): Buffer {
   const out = Buffer.from(jpeg);
@@ -326,6 +334,24 @@ function encodeGif(frames: Uint8Array[], width: number, height: number, options:
   return Buffer.concat(parts);
 }
 
+/**
+ * A width x height GIF of `count` 12-byte image descriptors covering the screen, each with no
+ * pixel data (the reviewer's 2.4 MB file at 200,000): valid structure, nothing to decode.
+ */
+function gifFrameFlood(count: number, width: number, height: number): Buffer {
+  const header = Buffer.alloc(13 + 6);
+  header.write('GIF89a', 0, 'latin1');
+  header.writeUInt16LE(width, 6);
+  header.writeUInt16LE(height, 8);
+  header[10] = 0x80; // global colour table of 2 entries (black, black)
+  const frame = Buffer.alloc(12);
+  frame[0] = 0x2c;
+  frame.writeUInt16LE(width, 5);
+  frame.writeUInt16LE(height, 7);
+  frame[10] = 2; // LZW minimum code size, then the empty sub-block list's terminator
+  return Buffer.concat([header, Buffer.alloc(12 * count).fill(frame), Buffer.from([0x3b])]);
+}
+
 /** A little-endian TIFF: one IFD per page with the given (tag, type, values) fields, then `data`. */
 function encodeTiff(pages: [number, number, number[]][][], data: Buffer = Buffer.alloc(0), options: { loop?: boolean } = {}): Buffer {
   const sizes: Record<number, number> = { 3: 2, 4: 4 };
@@ -359,6 +385,28 @@ function encodeTiff(pages: [number, number, number[]][][], data: Buffer = Buffer
     offset += ifdSizes[p];
   });
   return Buffer.concat([header, ...ifds, ...extra, data]);
+}
+
+/**
+ * A little-endian TIFF whose one IFD has `fields` LONG fields (tags 1000-30999) of `values` values
+ * each, all pointing at the same bytes right after the header: every field lies inside the
+ * file, yet reading them all means fields x values reads.
+ */
+function tiffSharedValues(fields: number, values: number): Buffer {
+  const ifd = 8 + 4 * values;
+  const b = Buffer.alloc(ifd + 2 + 12 * fields + 4);
+  b.write('II', 0, 'latin1');
+  b.writeUInt16LE(42, 2);
+  b.writeUInt32LE(ifd, 4);
+  b.writeUInt16LE(fields, ifd);
+  for (let k = 0; k < fields; k++) {
+    const entry = ifd + 2 + 12 * k;
+    b.writeUInt16LE(1000 + (k % 30_000), entry); // clear of the tags that point at other directories
+    b.writeUInt16LE(4, entry + 2);
+    b.writeUInt32LE(values, entry + 4);
+    b.writeUInt32LE(8, entry + 8);
+  }
+  return b;
 }
 
 /** Fields of an uncompressed 8-bit RGB page of width x height whose one strip is `stripBytes` long at data offset 0. */
@@ -417,7 +465,7 @@ function meanAbsDiff(a: Rgba, b: Rgba): number {
 
 export {
   encodePng, pngBomb, pngSecondIhdr, pngInflateBomb, pngChunk, PNG_SIGNATURE,
-  jpegBomb, withJpegSize, encodeCmykJpeg, jpegScanBomb, withExifOrientation, storedForOrientation,
-  encodeGif, encodeTiff, tiffPage, bmpBomb, withBmpColors, crop, toGrey, meanAbsDiff,
+  jpegBomb, jpegFrameFlood, withJpegSize, encodeCmykJpeg, jpegScanBomb, withExifOrientation, storedForOrientation,
+  encodeGif, gifFrameFlood, encodeTiff, tiffPage, tiffSharedValues, bmpBomb, withBmpColors, crop, toGrey, meanAbsDiff,
 };
 export type { Rgba };
