@@ -2,18 +2,19 @@
  * Step 2, feature extraction: decodes every UTKFace chip once and stores the model input
  * (lib/preprocess.ts `toModelInput`, the same function serving uses) as raw bytes per split,
  * so training epochs never touch a JPEG.
- *   npm run features -- --size=64 --channels=3 [--data=...]
+ *   npm run features -- --size=64 --channels=3 [--data=../shared/data]
  * Writes .cache/features/<size>x<channels>/<split>.u8 and <split>.json (labels).
  */
 import { mkdirSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Jimp } from 'jimp';
 import { toModelInput } from '../lib/preprocess.js';
 import type { InputSpec } from '../lib/preprocess.js';
-import { dataDir, FEATURE_DIR } from './config.js';
+import { DEFAULT_DATA_DIR, FEATURE_DIR } from './config.js';
 import { loadRows, SPLITS } from './data.js';
 import type { Split } from './data.js';
+import { parseOverrides } from './overrides.js';
 
 interface FeatureSet {
   spec: InputSpec;
@@ -70,12 +71,22 @@ async function extract(spec: InputSpec, data: string): Promise<void> {
   }
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const arg = (k: string, d: number) => Number(process.argv.find((a) => a.startsWith(`--${k}=`))?.split('=')[1] ?? d);
-  const channels = arg('channels', 3);
-  if (channels !== 1 && channels !== 3) throw new Error('--channels must be 1 or 3');
-  await extract({ size: arg('size', 64), channels }, dataDir());
+/**
+ * The command line of `npm run features`: unknown flags and non-numbers are refused by
+ * parseOverrides; a size or channel count no model could use is refused here, before a
+ * NaN-sized (empty) feature file could be written.
+ */
+function featureOptions(args: string[]): { spec: InputSpec; data: string } {
+  const opts = parseOverrides({ size: 64, channels: 3, data: DEFAULT_DATA_DIR }, args);
+  if (!Number.isInteger(opts.size) || opts.size < 1) throw new Error(`--size must be a positive integer, got ${opts.size}`);
+  if (opts.channels !== 1 && opts.channels !== 3) throw new Error(`--channels must be 1 or 3, got ${opts.channels}`);
+  return { spec: { size: opts.size, channels: opts.channels }, data: resolve(opts.data) };
 }
 
-export { loadFeatures, facesOf, extract, specDir };
+if (import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const { spec, data } = featureOptions(process.argv.slice(2));
+  await extract(spec, data);
+}
+
+export { loadFeatures, facesOf, extract, specDir, featureOptions };
 export type { FeatureSet };
