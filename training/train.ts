@@ -64,8 +64,8 @@ const spec = { size: config.size, channels: config.channels as 1 | 3 };
 // --- inputs -----------------------------------------------------------------------------------
 await initBackend();
 registerFastConvGradients();
-const train = filterByAge(loadFeatures(spec, 'train'), config.maxTrainAge);
-const val = loadFeatures(spec, 'val');
+const train = filterByAge(await loadFeatures(spec, 'train'), config.maxTrainAge);
+const val = await loadFeatures(spec, 'val');
 const pixelsPerImage = spec.size * spec.size * spec.channels;
 const stepsPerEpoch = Math.floor(train.ages.length / config.batch);
 const totalSteps = stepsPerEpoch * config.epochs;
