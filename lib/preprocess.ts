@@ -3,6 +3,8 @@
  * (lib/analyzer.ts) both call `toModelInput`, so the pixels a model sees can never drift
  * between the two (lib/faceDetector.ts makes the detector's input with it too). The spec
  * travels in each model's manifest.json and is checked at load.
+ * Cached training features are tied to this function's behaviour by a fingerprint of its output
+ * (training/preprocessFingerprint.ts): a change that moves any pixel makes them stale.
  */
 
 /** A decoded image: tightly packed RGBA bytes, as jimp's bitmap holds them. */

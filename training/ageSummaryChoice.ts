@@ -16,7 +16,7 @@ import { parseOverrides } from './overrides.js';
 const config = parseOverrides({ models: 'models', level: 0.8 }, process.argv.slice(2));
 await initBackend();
 const age = await loadAgeModel({ modelDir: join(resolve(config.models), 'age') });
-const val = loadFeatures(age.manifest.spec, 'val');
+const val = await loadFeatures(age.manifest.spec, 'val');
 const faces = facesOf(val);
 const distributions: Float32Array[] = [];
 for (let s = 0; s < faces.length; s += 256) distributions.push(...age.distributions(faces.slice(s, s + 256)));

@@ -18,7 +18,7 @@ const modelDir = resolve(config.models);
 await initBackend();
 const gender = await loadGenderModel({ modelDir: join(modelDir, 'gender') });
 const age = await loadAgeModel({ modelDir: join(modelDir, 'age') });
-const val = loadFeatures(gender.manifest.spec, 'val');
+const val = await loadFeatures(gender.manifest.spec, 'val');
 const faces = facesOf(val);
 
 // --- gender: temperature scaling -------------------------------------------------------------

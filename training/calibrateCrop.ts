@@ -10,10 +10,11 @@
  * Uses images only, never labels. Deterministic: no sampling, every chip of both splits.
  */
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Jimp } from 'jimp';
 import * as tf from '@tensorflow/tfjs';
-import { dataDir } from './config.js';
+import { DEFAULT_DATA_DIR } from './config.js';
+import { parseOverrides } from './overrides.js';
 import { quantile } from './metrics.js';
 import { loadRows } from './data.js';
 import type { Split } from './data.js';
@@ -144,7 +145,7 @@ function printIou(label: string, run: SplitRun, crop: (face: DetectedFace) => Pi
 
 // ---------------------------------------------------------------------------------------------
 
-const dir = dataDir();
+const dir = resolve(parseOverrides({ data: DEFAULT_DATA_DIR }, process.argv.slice(2)).data);
 console.log(`UTKFace chips from ${dir}`);
 const detector = await loadFaceDetector();
 const tensorsBefore = tf.memory().numTensors;

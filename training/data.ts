@@ -4,9 +4,10 @@
  *   npm run data -- [--data=../shared/data]
  */
 import { readFileSync, existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { dataDir } from './config.js';
+import { DEFAULT_DATA_DIR } from './config.js';
+import { parseOverrides } from './overrides.js';
 
 type Split = 'train' | 'val' | 'test';
 type Gender = 'male' | 'female';
@@ -65,7 +66,7 @@ function summarise(rows: FaceRow[]): string {
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const dir = dataDir();
+  const dir = resolve(parseOverrides({ data: DEFAULT_DATA_DIR }, process.argv.slice(2)).data);
   const rows = loadRows(dir);
   console.log(`${rows.length} valid rows in ${dir}`);
   console.log(summarise(rows));

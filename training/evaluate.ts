@@ -37,7 +37,7 @@ const modelDir = resolve(config.models);
 await initBackend();
 const genderModel = await loadGenderModel({ modelDir: join(modelDir, 'gender') });
 const ageModel = await loadAgeModel({ modelDir: join(modelDir, 'age') });
-const test = loadFeatures(genderModel.manifest.spec, 'test');
+const test = await loadFeatures(genderModel.manifest.spec, 'test');
 const n = test.ages.length;
 
 const faces = facesOf(test);
@@ -110,7 +110,7 @@ async function baselineRow() {
   if (!existsSync(join(gDir, 'model.json')) || !existsSync(join(aDir, 'model.json'))) return null;
   const gManifest = JSON.parse(readFileSync(join(gDir, 'manifest.json'), 'utf8'));
   const aManifest = JSON.parse(readFileSync(join(aDir, 'manifest.json'), 'utf8'));
-  const set = loadFeatures(gManifest.spec, 'test');
+  const set = await loadFeatures(gManifest.spec, 'test');
   const run = async (dir: string) => {
     const model = await tf.loadLayersModel(fileSystemHandler(dir));
     const out = new Float32Array(set.ages.length);

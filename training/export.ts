@@ -1,12 +1,15 @@
 /**
  * Writes a trained model for serving: model.json + weights.bin with float16 weights (half the
- * bytes, accuracy unchanged to 3 decimals) and manifest.json (input spec, provenance).
+ * bytes, accuracy unchanged to 3 decimals) and manifest.json (input spec, provenance, and the
+ * fingerprint of the preprocessing the model was trained with: training/preprocessFingerprint.ts;
+ * training only reads features made with this checkout's, so it is the training pixels' too).
  */
 import * as tf from '@tensorflow/tfjs';
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { io } from '@tensorflow/tfjs';
 import { fileSystemHandler } from '../lib/modelIo.js';
+import { preprocessFingerprint } from './preprocessFingerprint.js';
 
 function float32ToFloat16Bits(value: number): number {
   const f32 = new Float32Array([value]);
@@ -45,7 +48,7 @@ async function saveModelForServing(model: tf.LayersModel, dir: string, manifest:
   }));
   await fileSystemHandler(dir).save!(toFloat16(captured!));
   writeFileSync(join(dir, 'manifest.json'), JSON.stringify({
-    ...manifest, parameters: model.countParams(), weightsDtype: 'float16', savedAt: new Date().toISOString(),
+    ...manifest, preprocessFingerprint: await preprocessFingerprint(), parameters: model.countParams(), weightsDtype: 'float16', savedAt: new Date().toISOString(),
   }, null, 2));
 }
 

@@ -1,19 +1,22 @@
 /**
  * Step 2, feature extraction: decodes every UTKFace chip once and stores the model input
- * (lib/preprocess.ts `toModelInput`, the same function serving uses) as raw bytes per split,
- * so training epochs never touch a JPEG.
- *   npm run features -- --size=64 --channels=3 [--data=...]
- * Writes .cache/features/<size>x<channels>/<split>.u8 and <split>.json (labels).
+ * (lib/imageDecode.ts `decodeImage` then lib/preprocess.ts `toModelInput`, the same two
+ * functions serving uses) as raw bytes per split, so training epochs never touch a JPEG.
+ *   npm run features -- --size=64 --channels=3 [--data=../shared/data]
+ * Writes .cache/features/<size>x<channels>/<split>.u8 and <split>.json (labels, and the
+ * preprocessing fingerprint the pixels were made with: training/preprocessFingerprint.ts).
  */
 import { mkdirSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { Jimp } from 'jimp';
+import { decodeImage } from '../lib/imageDecode.js';
 import { toModelInput } from '../lib/preprocess.js';
 import type { InputSpec } from '../lib/preprocess.js';
-import { dataDir, FEATURE_DIR } from './config.js';
+import { DEFAULT_DATA_DIR, FEATURE_DIR } from './config.js';
 import { loadRows, SPLITS } from './data.js';
 import type { Split } from './data.js';
+import { parseOverrides } from './overrides.js';
+import { preprocessFingerprint } from './preprocessFingerprint.js';
 
 interface FeatureSet {
   spec: InputSpec;
@@ -26,13 +29,38 @@ interface FeatureSet {
   pixels: Uint8Array;
 }
 
-function specDir(spec: InputSpec): string {
-  return join(FEATURE_DIR, `${spec.size}x${spec.channels}`);
+/**
+ * Serving's default decode limits (lib/config.ts) but no minimum side: every UTKFace chip is
+ * 200x200, and a chip the limits refused should stop extraction, not be skipped.
+ */
+const CHIP_LIMITS = { maxBytes: 15 * 1024 * 1024, maxPixels: 25_000_000, maxSide: 10_000, minSide: 1, maxJpegScans: 100 };
+
+function specDir(spec: InputSpec, root = FEATURE_DIR): string {
+  return join(root, `${spec.size}x${spec.channels}`);
 }
 
-function loadFeatures(spec: InputSpec, split: Split): FeatureSet {
-  const dir = specDir(spec);
+const extractCommand = (spec: InputSpec) => `npm run features -- --size=${spec.size} --channels=${spec.channels}`;
+
+/**
+ * Why a split's cached metadata cannot be used with the preprocessing in this checkout, or
+ * undefined if it can: pixels from another pipeline would train and score a model on inputs
+ * serving no longer produces.
+ */
+function staleReason(meta: { preprocessFingerprint?: unknown }, current: string): string | undefined {
+  if (meta.preprocessFingerprint === undefined) return 'records no preprocessing fingerprint (extracted before fingerprints were kept)';
+  if (meta.preprocessFingerprint !== current) return `was made by other preprocessing (fingerprint ${meta.preprocessFingerprint}; this checkout: ${current})`;
+  return undefined;
+}
+
+/** Reads one split's cached features; refuses a cache made by other preprocessing than this checkout's. */
+async function loadFeatures(spec: InputSpec, split: Split, root = FEATURE_DIR): Promise<FeatureSet> {
+  const dir = specDir(spec, root);
   const meta = JSON.parse(readFileSync(join(dir, `${split}.json`), 'utf8'));
+  const stale = staleReason(meta, await preprocessFingerprint());
+  if (stale) {
+    throw new Error(`${join(dir, `${split}.json`)} ${stale}, so its pixels may not be what serving makes now ` +
+      `(lib/imageDecode.ts, lib/preprocess.ts, jimp). Re-run feature extraction: ${extractCommand(spec)}`);
+  }
   const pixels = new Uint8Array(readFileSync(join(dir, `${split}.u8`)));
   return {
     spec, files: meta.files, ages: Float32Array.from(meta.ages),
@@ -46,23 +74,33 @@ function facesOf(set: FeatureSet): Uint8Array[] {
   return Array.from({ length: set.ages.length }, (_, i) => set.pixels.subarray(i * per, (i + 1) * per));
 }
 
-async function extract(spec: InputSpec, data: string): Promise<void> {
-  const dir = specDir(spec);
+/** Extracts every split whose cache is missing or stale (made by other preprocessing). */
+async function extract(spec: InputSpec, data: string, root = FEATURE_DIR): Promise<void> {
+  const dir = specDir(spec, root);
   mkdirSync(dir, { recursive: true });
   const rows = loadRows(data);
   const per = spec.size * spec.size * spec.channels;
+  const fingerprint = await preprocessFingerprint();
   for (const split of SPLITS) {
-    if (existsSync(join(dir, `${split}.json`))) { console.log(`${split}: cached`); continue; }
+    const metaPath = join(dir, `${split}.json`);
+    if (existsSync(metaPath)) {
+      const stale = staleReason(JSON.parse(readFileSync(metaPath, 'utf8')), fingerprint);
+      if (!stale) { console.log(`${split}: cached`); continue; }
+      console.log(`${split}: cache ${stale}; extracting again`);
+    }
     const part = rows.filter((r) => r.split === split);
     const pixels = new Uint8Array(part.length * per);
     const t0 = Date.now();
     for (const [i, row] of part.entries()) {
-      const image = await Jimp.read(join(data, 'utkface', row.file));
-      pixels.set(toModelInput(image.bitmap, undefined, spec), i * per);
+      const image = await decodeImage(readFileSync(join(data, 'utkface', row.file)), CHIP_LIMITS);
+      pixels.set(toModelInput(image, undefined, spec), i * per);
       if (i % 2000 === 0) process.stdout.write(`\r${split} ${i}/${part.length}`);
     }
+    // Pixels first, then the metadata that vouches for them: a kill in between leaves a stale
+    // .json (or none), never a current one beside old pixels.
     writeFileSync(join(dir, `${split}.u8`), pixels);
-    writeFileSync(join(dir, `${split}.json`), JSON.stringify({
+    writeFileSync(metaPath, JSON.stringify({
+      preprocessFingerprint: fingerprint, spec,
       files: part.map((r) => r.file), ages: part.map((r) => r.age),
       females: part.map((r) => (r.gender === 'female' ? 1 : 0)), races: part.map((r) => r.race),
     }));
@@ -70,12 +108,22 @@ async function extract(spec: InputSpec, data: string): Promise<void> {
   }
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const arg = (k: string, d: number) => Number(process.argv.find((a) => a.startsWith(`--${k}=`))?.split('=')[1] ?? d);
-  const channels = arg('channels', 3);
-  if (channels !== 1 && channels !== 3) throw new Error('--channels must be 1 or 3');
-  await extract({ size: arg('size', 64), channels }, dataDir());
+/**
+ * The command line of `npm run features`: unknown flags and non-numbers are refused by
+ * parseOverrides; a size or channel count no model could use is refused here, before a
+ * NaN-sized (empty) feature file could be written.
+ */
+function featureOptions(args: string[]): { spec: InputSpec; data: string } {
+  const opts = parseOverrides({ size: 64, channels: 3, data: DEFAULT_DATA_DIR }, args);
+  if (!Number.isInteger(opts.size) || opts.size < 1) throw new Error(`--size must be a positive integer, got ${opts.size}`);
+  if (opts.channels !== 1 && opts.channels !== 3) throw new Error(`--channels must be 1 or 3, got ${opts.channels}`);
+  return { spec: { size: opts.size, channels: opts.channels }, data: resolve(opts.data) };
 }
 
-export { loadFeatures, facesOf, extract, specDir };
+if (import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const { spec, data } = featureOptions(process.argv.slice(2));
+  await extract(spec, data);
+}
+
+export { loadFeatures, facesOf, extract, specDir, featureOptions };
 export type { FeatureSet };

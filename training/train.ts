@@ -3,7 +3,8 @@
  *   npm run train -- --task=gender            (or --task age; any key below as --key=value)
  *   npm run train -- --task=age --arch=baseline
  * Seeded and repeatable; a checkpoint per epoch in checkpoints/<name>/ resumes an interrupted
- * run; the best epoch on `val` is exported to models/<name>/ (or --out=...).
+ * run (with the same options: others are refused), and the best epoch on `val` is exported to
+ * models/<name>/ (or --out=...) with the command, options and provenance of the run that made it.
  */
 import * as tf from '@tensorflow/tfjs';
 import { mkdirSync, writeFileSync, readFileSync, existsSync, rmSync, renameSync } from 'node:fs';
@@ -19,6 +20,7 @@ import { parseOverrides } from './overrides.js';
 import { mulberry32, shuffleInPlace } from './random.js';
 import { ProgressBar } from './progress.js';
 import { saveModelForServing } from './export.js';
+import { configDifferences, resumeRefusal } from './resumeCheck.js';
 import { summariseAgeDistribution } from '../lib/models.js';
 
 // --- config: defaults, one line each; --key=value overrides are type-checked -----------------
@@ -60,12 +62,23 @@ const name = config.name || `${config.arch}-${task}`;
 const outDir = resolve(config.out || (config.arch === 'ours' ? `models/${task}` : `.cache/baseline/${task}`));
 const checkpointDir = resolve('checkpoints', name);
 const spec = { size: config.size, channels: config.channels as 1 | 3 };
+const command = `npm run train -- ${process.argv.slice(2).join(' ')}`.trim();
+
+// A checkpoint continues only under the options it was trained with; checked before any work.
+const saved = readCheckpointState();
+if (saved) {
+  const differences = configDifferences(saved.config, config, defaults);
+  if (differences.length) {
+    console.error(resumeRefusal(checkpointDir, differences, saved.command));
+    process.exit(1);
+  }
+}
 
 // --- inputs -----------------------------------------------------------------------------------
 await initBackend();
 registerFastConvGradients();
-const train = filterByAge(loadFeatures(spec, 'train'), config.maxTrainAge);
-const val = loadFeatures(spec, 'val');
+const train = filterByAge(await loadFeatures(spec, 'train'), config.maxTrainAge);
+const val = await loadFeatures(spec, 'val');
 const pixelsPerImage = spec.size * spec.size * spec.channels;
 const stepsPerEpoch = Math.floor(train.ages.length / config.batch);
 const totalSteps = stepsPerEpoch * config.epochs;
@@ -211,6 +224,43 @@ function validationScore(set: FeatureSet): { score: number; text: string } {
 // --- checkpoints --------------------------------------------------------------------------------
 interface TrainState { epoch: number; bestScore: number; bestEpoch: number; history: unknown[]; seconds: number }
 
+/**
+ * What a run is, fixed when it starts and kept in each checkpoint: a resumed run exports the
+ * command, options and warm-start/teacher provenance of the run that made the checkpoint, not of
+ * whichever command resumed it (which may differ in the keys resumeCheck.ts lets differ).
+ */
+interface RunOrigin {
+  command: string;
+  config: Config;
+  initialisedFrom?: Record<string, unknown>;
+  distilledFrom?: Record<string, unknown>;
+}
+
+type SavedState = TrainState & Partial<Omit<RunOrigin, 'config'>> & { config: Record<string, unknown> };
+
+function readCheckpointState(): SavedState | undefined {
+  const path = join(checkpointDir, 'state.json');
+  return existsSync(path) ? JSON.parse(readFileSync(path, 'utf8')) : undefined;
+}
+
+/**
+ * The origin a checkpoint records. Checkpoints written before origins were kept have only the
+ * config: their command is this one (equal in every option that matters, as just checked), and
+ * their provenance can only be read now, which the log says.
+ */
+function originOf(state: SavedState): RunOrigin {
+  const savedConfig = { ...defaults, ...state.config } as Config;
+  if (state.command !== undefined) {
+    return { command: state.command, config: savedConfig, initialisedFrom: state.initialisedFrom, distilledFrom: state.distilledFrom };
+  }
+  console.warn(`${checkpointDir}/state.json predates recorded origins: manifest gets this command, and --init/--teacher provenance as those folders are now`);
+  return {
+    command, config: savedConfig,
+    initialisedFrom: config.init ? initProvenance(config.init) : undefined,
+    distilledFrom: config.teacher ? initProvenance(config.teacher) : undefined,
+  };
+}
+
 /** Writes the checkpoint beside the old one, then swaps, so a kill mid-save loses nothing. */
 async function saveCheckpoint(state: TrainState, improved: boolean): Promise<void> {
   const tmp = `${checkpointDir}.tmp`;
@@ -219,7 +269,7 @@ async function saveCheckpoint(state: TrainState, improved: boolean): Promise<voi
   const named = await optimizer.getWeights();
   writeFileSync(join(tmp, 'optimizer.json'), JSON.stringify(named.map((w) => ({ name: w.name, shape: w.tensor.shape }))));
   writeFileSync(join(tmp, 'optimizer.bin'), Buffer.concat(named.map((w) => Buffer.from((w.tensor.dataSync() as Float32Array).buffer))));
-  writeFileSync(join(tmp, 'state.json'), JSON.stringify({ ...state, config }, null, 1));
+  writeFileSync(join(tmp, 'state.json'), JSON.stringify({ ...state, ...origin }, null, 1));
   if (improved) await model.save(fileSystemHandler(join(tmp, 'best')));
   else if (existsSync(join(checkpointDir, 'best'))) renameSync(join(checkpointDir, 'best'), join(tmp, 'best'));
   rmSync(checkpointDir, { recursive: true, force: true });
@@ -235,14 +285,14 @@ async function copyWeightsFrom(dir: string): Promise<void> {
 
 async function resumeIfPossible(): Promise<TrainState> {
   const fresh = { epoch: 0, bestScore: Infinity, bestEpoch: -1, history: [], seconds: 0 };
-  if (!existsSync(join(checkpointDir, 'state.json'))) {
+  if (!saved) {
     if (config.init) {
       await copyWeightsFrom(resolve(config.init));
       console.log(`${name}: initialised from ${config.init}`);
     }
     return fresh;
   }
-  const state = JSON.parse(readFileSync(join(checkpointDir, 'state.json'), 'utf8'));
+  const state = saved;
   await copyWeightsFrom(join(checkpointDir, 'model'));
   const opt = JSON.parse(readFileSync(join(checkpointDir, 'optimizer.json'), 'utf8')) as { name: string; shape: number[] }[];
   const bin = readFileSync(join(checkpointDir, 'optimizer.bin'));
@@ -255,7 +305,7 @@ async function resumeIfPossible(): Promise<TrainState> {
     offset += size;
     return { name: w.name, tensor: tf.tensor(values.slice(offset - size, offset), w.shape) };
   }));
-  console.log(`resumed ${name} after epoch ${state.epoch}`);
+  console.log(`resumed ${name} after epoch ${state.epoch} (started as: ${origin.command})`);
   return { epoch: state.epoch, bestScore: state.bestScore, bestEpoch: state.bestEpoch, history: state.history, seconds: state.seconds };
 }
 
@@ -269,10 +319,15 @@ function learningRate(step: number): number {
 }
 
 mkdirSync(checkpointDir, { recursive: true });
-// Read now, with the weights: the init folder may be overwritten while this run trains.
-const initialisedFrom = config.init ? initProvenance(config.init) : undefined;
-const distilledFrom = config.teacher ? initProvenance(config.teacher) : undefined;
+// A fresh run reads provenance now, with the weights: the init folder may be overwritten while
+// this run trains (or before a resume, which therefore takes it from the checkpoint).
+const origin: RunOrigin = saved ? originOf(saved) : {
+  command, config,
+  initialisedFrom: config.init ? initProvenance(config.init) : undefined,
+  distilledFrom: config.teacher ? initProvenance(config.teacher) : undefined,
+};
 const state = await resumeIfPossible();
+if (state.epoch >= config.epochs) console.log(`${name}: all ${config.epochs} epochs done; exporting the checkpoint's best epoch`);
 let stepsDone = 0;
 for (let epoch = state.epoch + 1; epoch <= config.epochs; epoch++) {
   const t0 = Date.now();
@@ -325,10 +380,10 @@ const best = await tf.loadLayersModel(fileSystemHandler(join(checkpointDir, 'bes
 await saveModelForServing(best, outDir, {
   name: `${config.arch}-${task}`, task, arch: config.arch, spec, maxAge: MAX_AGE,
   bestEpoch: state.bestEpoch, valScore: state.bestScore, trainingSeconds: Math.round(state.seconds),
-  command: `npm run train -- ${process.argv.slice(2).join(' ')}`.trim(), config, history: state.history,
+  command: origin.command, config: origin.config, history: state.history,
   machine: cpus()[0]?.model ?? 'unknown',
-  initialisedFrom,
-  distilledFrom,
+  initialisedFrom: origin.initialisedFrom,
+  distilledFrom: origin.distilledFrom,
 });
 console.log(`saved ${outDir} (best epoch ${state.bestEpoch}, val ${state.bestScore.toFixed(4)})`);
 
