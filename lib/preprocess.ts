@@ -43,7 +43,8 @@ const GRID_MAX_SCALE = 4;
  *   output pixel is the plain mean of 16 point samples, the source pixels (nearest, no
  *   interpolation) under the centres of a 4x4 grid laid over its footprint. Samples are k/4 <= 1
  *   pixels apart, so every pixel of the footprint is read: close to an area average. The models
- *   were trained on exactly these bytes (training/features.ts), so this path must not change.
+ *   were trained on exactly these bytes (training/features.ts), so this path must not change
+ *   (test/lib/preprocess.test.ts checks it against a copy of the original on real chips).
  * - otherwise (a 640-px face to 64: k = 10; the detector's 128x128 input of a 1920-wide photo:
  *   k ~ 22): `areaAverage`, an exact box filter: each output pixel is the mean of the source
  *   over its footprint (the kx x ky rectangle at box.left + ox * kx, box.top + oy * ky),
@@ -52,6 +53,8 @@ const GRID_MAX_SCALE = 4;
  *   instead of averaging out. It reads every source pixel under the box that lies in the
  *   image (pixels split by a footprint edge once per footprint), so its cost grows with those
  *   pixels, not with spec.size: see BENCHMARKS.md. Values are rounded only at the end.
+ * Both filters give (the first nearly) the area average, so a face downscaled ~3x as in
+ * training and one downscaled 10x at serving time reach the models alike.
  */
 function toModelInput(image: RgbaImage, box: PixelBox | undefined, spec: InputSpec): Uint8Array {
   const crop = box ?? { left: 0, top: 0, width: image.width, height: image.height };
