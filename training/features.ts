@@ -33,7 +33,7 @@ interface FeatureSet {
  * Serving's default decode limits (lib/config.ts) but no minimum side: every UTKFace chip is
  * 200x200, and a chip the limits refused should stop extraction, not be skipped.
  */
-const CHIP_LIMITS = { maxBytes: 15 * 1024 * 1024, maxPixels: 25_000_000, maxSide: 10_000, minSide: 1, maxJpegScans: 100 };
+const CHIP_LIMITS = { maxBytes: 15 * 1024 * 1024, maxPixels: 25_000_000, maxSide: 10_000, minSide: 1, maxAspect: 10, maxJpegScans: 100 };
 
 function specDir(spec: InputSpec, root = FEATURE_DIR): string {
   return join(root, `${spec.size}x${spec.channels}`);

@@ -103,7 +103,7 @@ const PROBE_SPECS: InputSpec[] = [
 ];
 
 /** Generous limits: the probe must be decoded, not refused, whatever the serving limits are. */
-const PROBE_LIMITS = { maxBytes: 1 << 20, maxPixels: 1 << 20, maxSide: 1 << 12, minSide: 1, maxJpegScans: 100 };
+const PROBE_LIMITS = { maxBytes: 1 << 20, maxPixels: 1 << 20, maxSide: 1 << 12, minSide: 1, maxAspect: 10, maxJpegScans: 100 };
 
 /** The probe images, by name (the name is hashed too). */
 function probeImages(): [string, Buffer][] {

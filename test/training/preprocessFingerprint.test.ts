@@ -16,7 +16,7 @@ import {
   computeFingerprint, preprocessFingerprint, probeImages, probePixels, PROBE_HEIGHT, PROBE_WIDTH,
 } from '../../training/preprocessFingerprint.js';
 
-const LIMITS = { maxBytes: 1 << 20, maxPixels: 1 << 20, maxSide: 4096, minSide: 1, maxJpegScans: 100 };
+const LIMITS = { maxBytes: 1 << 20, maxPixels: 1 << 20, maxSide: 4096, minSide: 1, maxAspect: 10, maxJpegScans: 100 };
 
 describe('preprocessFingerprint', () => {
   it('is a sha256 and the same on every computation', async () => {
