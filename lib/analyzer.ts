@@ -25,6 +25,8 @@ interface AnalyzeOptions {
   detect: boolean;
   /** At most this many faces, largest first. */
   maxFaces: number;
+  /** Nominal coverage of the age range; undefined = the age model's calibrated level (0.8). */
+  ageLevel?: number;
 }
 
 interface FaceResult {
@@ -70,9 +72,13 @@ class FaceAnalyzer {
 
   /** Analyses one encoded image. `deadline` is an epoch-ms time by which we must answer. */
   async analyze(bytes: Uint8Array, options: Partial<AnalyzeOptions> = {}, deadline = Date.now() + this.config.timeBudgetMs): Promise<AnalyzeResult> {
-    const opts = { ...DEFAULT_OPTIONS, ...options };
+    // The default face cap never exceeds the configured limit, or a low MAX_FACES_LIMIT would refuse every default request.
+    const opts = { ...DEFAULT_OPTIONS, maxFaces: Math.min(DEFAULT_OPTIONS.maxFaces, this.config.maxFacesLimit), ...options };
     if (!Number.isInteger(opts.maxFaces) || opts.maxFaces < 1 || opts.maxFaces > this.config.maxFacesLimit) {
       throw new AppError('INVALID_REQUEST', `maxFaces must be an integer from 1 to ${this.config.maxFacesLimit}`);
+    }
+    if (opts.ageLevel !== undefined && !(opts.ageLevel > 0 && opts.ageLevel < 1)) {
+      throw new AppError('INVALID_REQUEST', `ageLevel must be between 0 and 1 (exclusive), got ${opts.ageLevel}`);
     }
     const t0 = performance.now();
     const image = await decodeImage(bytes, {
@@ -88,7 +94,7 @@ class FaceAnalyzer {
     const t2 = performance.now();
     if (found.length === 0) throw new AppError('NO_FACE', 'no face found in the image');
     checkDeadline(deadline, 'detect');
-    const faces = this.predictFaces(image, found, opts.detect);
+    const faces = this.predictFaces(image, found, opts.detect, opts.ageLevel);
     const t3 = performance.now();
     return {
       faces: faces.map(({ age, gender }, i) => ({
@@ -107,11 +113,11 @@ class FaceAnalyzer {
    * Both models on a batch of faces. Detected faces are cropped by the calibrated training-chip
    * rule (from their keypoints); otherwise each box is the crop as it is.
    */
-  predictFaces(image: DecodedImage, faces: FaceLocation[], detected: boolean): { age: AgeEstimate; gender: GenderEstimate }[] {
+  predictFaces(image: DecodedImage, faces: FaceLocation[], detected: boolean, ageLevel?: number): { age: AgeEstimate; gender: GenderEstimate }[] {
     const ageInputs = faces.map((f) => toModelInput(image, detected ? trainingCropFor(f) : f.box, this.ageModel.manifest.spec));
     const genderInputs = sameSpec(this.ageModel.manifest.spec, this.genderModel.manifest.spec) ? ageInputs
       : faces.map((f) => toModelInput(image, detected ? trainingCropFor(f) : f.box, this.genderModel.manifest.spec));
-    const ages = this.ageModel.predict(ageInputs);
+    const ages = this.ageModel.predict(ageInputs, ageLevel);
     const genders = this.genderModel.predict(genderInputs);
     return ages.map((age, i) => ({ age, gender: genders[i] }));
   }

@@ -14,7 +14,7 @@ import { createAnalyzer } from '../lib/analyzer.js';
 import type { FaceResult } from '../lib/analyzer.js';
 import { getConfig } from '../lib/config.js';
 import { AppError } from '../lib/errors.js';
-import { decideVerification, thresholdsFrom } from '../lib/verify.js';
+import { analyzeOptionsFor, decideVerification, thresholdsFrom } from '../lib/verify.js';
 import type { Decision, ResolvedClaim } from '../lib/verify.js';
 import { loadRows } from './data.js';
 import type { FaceRow } from './data.js';
@@ -73,7 +73,7 @@ const started = performance.now();
 for (const [i, row] of rows.entries()) {
   let faces: FaceResult[];
   try {
-    faces = (await analyzer.analyze(readFileSync(join(dir, 'utkface', row.file)), { detect: true })).faces;
+    faces = (await analyzer.analyze(readFileSync(join(dir, 'utkface', row.file)), analyzeOptionsFor(thresholds))).faces;
   } catch (error) {
     if (!(error instanceof AppError && error.code === 'NO_FACE')) {
       faceCounts.analyzerErrors++;

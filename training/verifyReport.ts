@@ -5,7 +5,7 @@ interface VerifyMetrics {
   chips: number;
   split: string;
   modelVersion: string;
-  thresholds: { ageTolerance: number; minGenderConfidence: number; minDetectionScore: number };
+  thresholds: { ageLevel?: number; ageTolerance: number; minGenderConfidence: number; minDetectionScore: number };
   scenarios: Record<string, ScenarioShares>;
   targets: { target: string; value: number; met: boolean }[];
 }
@@ -15,7 +15,7 @@ const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 function verifyTables(m: VerifyMetrics): string {
   const t = m.thresholds;
   const lines = [
-    `Verify decisions on ${m.chips} ${m.split} chips (models ${m.modelVersion}; age tolerance ±${t.ageTolerance} y around the 80% range, gender confidence >= ${t.minGenderConfidence}, detection score >= ${t.minDetectionScore}). Bold: the right answer.`,
+    `Verify decisions on ${m.chips} ${m.split} chips (models ${m.modelVersion}; claimed ages checked against the ${Math.round(100 * (t.ageLevel ?? 0.8))}% age range${t.ageTolerance ? ` ± ${t.ageTolerance} y` : ''}, gender confidence >= ${t.minGenderConfidence}, detection score >= ${t.minDetectionScore}). Bold: the right answer.`,
     '',
     '| claim | n | consistent | inconsistent | inconclusive |',
     '| --- | ---: | ---: | ---: | ---: |',

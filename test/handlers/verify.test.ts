@@ -10,10 +10,13 @@ import { BUCKET, chip, greyPng, invoke, s3, twoFacesPng } from './localAws.js';
 
 const run = `v${Date.now().toString(36)}`;
 const faceKey = `uploads/verify-${run}/face photo.jpg`;
+/** The same face outside the input prefix: readable in the local S3, refused by verify's own check. */
+const outsideKey = `elsewhere/verify-${run}/face.jpg`;
 
 describe('verify handler', () => {
   beforeAll(async () => {
     await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: faceKey, Body: chip('youngWoman') }));
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: outsideKey, Body: chip('youngWoman') }));
   });
 
   it('answers a decision with checks, the face and reasons for an inline image', async () => {
@@ -66,5 +69,14 @@ describe('verify handler', () => {
     const { functionError, payload } = await invoke('verify', event);
     expect(functionError).toBeUndefined();
     expect(payload).toMatchObject({ error: { code, message: expect.any(String) } });
+  });
+
+  it.each([
+    ['an existing object outside uploads/', { bucket: BUCKET, key: outsideKey }],
+    ['another bucket', { bucket: `${BUCKET}-other`, key: faceKey }],
+  ])('refuses an S3 reference to %s before reading it', async (_name, ref) => {
+    const { functionError, payload } = await invoke('verify', { s3: ref, claimed: { age: 30 } });
+    expect(functionError).toBeUndefined();
+    expect(payload.error).toMatchObject({ code: 'INVALID_REQUEST', message: expect.stringContaining(`must be objects under uploads/* in bucket ${BUCKET}`) });
   });
 });

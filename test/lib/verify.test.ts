@@ -1,11 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../../lib/errors.js';
 import { ageOn, decideVerification, verifyClaim, VerifyRequestSchema } from '../../lib/verify.js';
+import { getAnalyzer } from '../../lib/analyzer.js';
+import { readChip, sampleTestChips } from '../support/utkface.js';
 import type { VerifyDeps, VerifyThresholds } from '../../lib/verify.js';
 import type { AnalyzeResult, FaceResult } from '../../lib/analyzer.js';
 import type { ObjectStore } from '../../lib/objectStore.js';
 
-const thresholds: VerifyThresholds = { ageTolerance: 3, minGenderConfidence: 0.8, minDetectionScore: 0.75 };
+const thresholds: VerifyThresholds = { ageLevel: 0.95, ageTolerance: 3, minGenderConfidence: 0.8, minDetectionScore: 0.75 };
 
 function face(overrides: { age?: Partial<FaceResult['age']>; gender?: Partial<FaceResult['gender']>; detectionScore?: number | null } = {}): FaceResult {
   return {
@@ -138,7 +140,7 @@ describe('verifyClaim', () => {
   const emptyStore: ObjectStore = { get: async () => ({ status: 'missing' }), put: async () => undefined };
   const deps = (analyze: VerifyDeps['analyzer']['analyze'], store = emptyStore): VerifyDeps => ({
     analyzer: { analyze }, store, now: new Date('2024-06-01T12:00:00Z'), deadline: Date.now() + 10_000,
-    config: { maxImageBytes: 1000, maxS3ImageBytes: 1000, verifyAgeTolerance: 3, verifyMinGenderConfidence: 0.8, verifyMinDetectionScore: 0.75 },
+    config: { maxImageBytes: 1000, maxS3ImageBytes: 1000, s3InputPrefix: 'uploads/', verifyS3Bucket: 'b', verifyAgeLevel: 0.95, verifyAgeTolerance: 3, verifyMinGenderConfidence: 0.8, verifyMinDetectionScore: 0.75 },
   });
 
   it('resolves a date of birth against asOf (default: today)', async () => {
@@ -151,6 +153,12 @@ describe('verifyClaim', () => {
     expect(then.modelVersion).toBe('age-1+gender-2');
   });
 
+  it('asks the analyzer for detection and the age range at the configured level', async () => {
+    const asked: unknown[] = [];
+    await verifyClaim({ image: 'aGVsbG8=', claimed: { age: 30 } }, deps(async (_bytes, options) => { asked.push(options); return analysis([face()]); }));
+    expect(asked).toEqual([{ detect: true, ageLevel: 0.95 }]);
+  });
+
   it('answers inconclusive, not an error, when the analyzer finds no face', async () => {
     const result = await verifyClaim({ image: 'aGVsbG8=', claimed: { age: 30 } }, deps(async () => { throw new AppError('NO_FACE', 'no face'); }));
     expect(result.decision).toBe('inconclusive');
@@ -158,7 +166,7 @@ describe('verifyClaim', () => {
   });
 
   it('throws INVALID_REQUEST for a missing s3 object', async () => {
-    await expect(verifyClaim({ s3: { bucket: 'b', key: 'nope.jpg' }, claimed: { age: 30 } }, deps(async () => analysis([face()]))))
+    await expect(verifyClaim({ s3: { bucket: 'b', key: 'uploads/nope.jpg' }, claimed: { age: 30 } }, deps(async () => analysis([face()]))))
       .rejects.toMatchObject({ code: 'INVALID_REQUEST' });
   });
 
@@ -168,12 +176,28 @@ describe('verifyClaim', () => {
       get: async () => ({ status: 'found', object: { size: 5000, eTag: 'e', versionId: undefined, read: async () => { read = true; return new Uint8Array(5000); }, discard: () => undefined } }),
       put: async () => undefined,
     };
-    await expect(verifyClaim({ s3: { bucket: 'b', key: 'big.jpg' }, claimed: { age: 30 } }, deps(async () => analysis([face()]), store)))
+    await expect(verifyClaim({ s3: { bucket: 'b', key: 'uploads/big.jpg' }, claimed: { age: 30 } }, deps(async () => analysis([face()]), store)))
       .rejects.toMatchObject({ code: 'IMAGE_TOO_LARGE' });
     expect(read).toBe(false);
   });
 
   it('throws INVALID_BASE64 for an inline image that is not base64', async () => {
     await expect(verifyClaim({ image: '***', claimed: { age: 30 } }, deps(async () => analysis([face()])))).rejects.toMatchObject({ code: 'INVALID_BASE64' });
+  });
+});
+
+describe('the age range level verify asks for (real models)', () => {
+  it('widens the range about the same estimate, and refuses a level outside (0, 1)', async () => {
+    const analyzer = await getAnalyzer();
+    const chip = readChip(sampleTestChips(40)[5]);
+    const [usual] = (await analyzer.analyze(chip, { detect: true })).faces;
+    const [wide] = (await analyzer.analyze(chip, { detect: true, ageLevel: 0.97 })).faces;
+    expect(usual.age.level).toBe(0.8);
+    expect(wide.age).toMatchObject({ value: usual.age.value, level: 0.97 });
+    expect(wide.age.low).toBeLessThanOrEqual(usual.age.low);
+    expect(wide.age.high).toBeGreaterThan(usual.age.high);
+    for (const ageLevel of [0, 1, 1.5, Number.NaN]) {
+      await expect(analyzer.analyze(chip, { detect: true, ageLevel })).rejects.toMatchObject({ code: 'INVALID_REQUEST' });
+    }
   });
 });

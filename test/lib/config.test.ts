@@ -1,0 +1,32 @@
+/**
+ * lib/config.ts refuses, at cold start, settings that would otherwise break every request later
+ * (a 500 from the detector, a check that can never pass, results re-triggering the function).
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../lib/config.js';
+
+const saved = { ...process.env };
+afterEach(() => { process.env = { ...saved }; });
+
+describe('loadConfig', () => {
+  it.each([
+    ['MIN_DETECTION_SCORE', '1.5', /between 0 and 1/],
+    ['VERIFY_MIN_GENDER_CONFIDENCE', '2', /between 0 and 1/],
+    ['VERIFY_AGE_LEVEL', '1', /between 0 and 1 \(exclusive\)/],
+    ['VERIFY_AGE_LEVEL', '0', /between 0 and 1 \(exclusive\)/],
+    ['MAX_FACES_LIMIT', '0', /whole number >= 1/],
+    ['MAX_JPEG_SCANS', '2.5', /whole number >= 1/],
+    ['MAX_IMAGE_BYTES', 'lots', /non-negative number/],
+    ['S3_INPUT_PREFIX', '', /must not be empty/],
+  ])('refuses %s=%j with a ConfigError naming it', (name, value, message) => {
+    process.env[name] = value;
+    expect(() => loadConfig()).toThrow(ConfigError);
+    expect(() => loadConfig()).toThrow(new RegExp(`${name}.*${message.source}|${message.source}.*${name}`));
+  });
+
+  it('treats unset and empty optional strings as their defaults', () => {
+    process.env.S3_RESULTS_BUCKET = '';
+    delete process.env.VERIFY_S3_BUCKET;
+    expect(loadConfig()).toMatchObject({ s3ResultsBucket: '', verifyS3Bucket: '', s3InputPrefix: 'uploads/' });
+  });
+});
