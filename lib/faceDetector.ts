@@ -8,10 +8,9 @@
  * serving time we crop each detected face the way those chips frame a face.
  */
 import * as tf from '@tensorflow/tfjs';
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { initBackend } from './backend.js';
+import { getConfig } from './config.js';
 import { AppError } from './errors.js';
 import { modelJsonHandler } from './modelIo.js';
 import { toModelInput } from './preprocess.js';
@@ -128,13 +127,6 @@ const CHIP_FACE_DY = 0.0214;
 const KP_SIDE_PER_EYE_DISTANCE = 1.5310;
 const KP_SIDE_PER_EYE_TO_MOUTH = 0.9843;
 const KP_CENTRE_DY = 0.0202;
-
-/** Where models/blazeface/ is: next to the code in a Lambda bundle, ../models in the repo. */
-function defaultModelDir(): string {
-  const here = dirname(fileURLToPath(import.meta.url));
-  const candidates = [join(here, '..', 'models', 'blazeface'), join(here, 'models', 'blazeface'), join(process.cwd(), 'models', 'blazeface')];
-  return candidates.find((dir) => existsSync(join(dir, MODEL_FILE))) ?? candidates[0];
-}
 
 /** Anchor centres in input pixels, [x, y] per anchor, in the order the model emits them. */
 function anchorCentres(): Float32Array {
@@ -307,9 +299,9 @@ class FaceDetector {
   }
 }
 
-/** Loads the BlazeFace front model from `modelDir` (default models/blazeface/) on the wasm backend. */
+/** Loads the BlazeFace front model from `modelDir` (default: blazeface/ in the configured MODEL_DIR) on the wasm backend. */
 async function loadFaceDetector(opts: { modelDir?: string } = {}): Promise<FaceDetector> {
-  const modelDir = opts.modelDir ?? defaultModelDir();
+  const modelDir = opts.modelDir ?? join(getConfig().modelDir, 'blazeface');
   await initBackend();
   let model: tf.GraphModel;
   try {
