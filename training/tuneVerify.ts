@@ -3,7 +3,8 @@
  * age level, then sweeps age level x tolerance x minimum gender confidence and prints, for each, the share
  * of true claims wrongly `inconsistent` and the catch rates of false claims. Pick the setting,
  * set it as the default in lib/config.ts, then report on test with training/verifyEval.ts.
- *   npx tsx training/tuneVerify.ts [--data=../shared/data] [--maxTrueInconsistent=0.04]
+ *   npx tsx training/tuneVerify.ts [--data=../shared/data] [--maxTrueInconsistent=0.04] [--levels=0.8,0.9,0.95,0.97,0.98,0.99]
+ * (the analyzer runs once per level: each level costs one pass over val)
  */
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -15,13 +16,14 @@ import type { ResolvedClaim } from '../lib/verify.js';
 import { loadRows } from './data.js';
 import { parseOverrides } from './overrides.js';
 
-const opts = parseOverrides({ data: '../shared/data', maxTrueInconsistent: 0.04 }, process.argv.slice(2));
+const opts = parseOverrides({ data: '../shared/data', maxTrueInconsistent: 0.04, levels: '0.8,0.9,0.95,0.97,0.98,0.99' }, process.argv.slice(2));
 const dir = resolve(opts.data);
 const rows = loadRows(dir).filter((r) => r.split === 'val');
 const config = getConfig();
 const analyzer = await createAnalyzer(config);
 // The analyzer runs once per chip and age level (the range a claim is checked against).
-const LEVELS = [0.8, 0.9, 0.95, 0.97, 0.98, 0.99];
+const LEVELS = opts.levels.split(',').map(Number);
+if (LEVELS.some((l) => !(l > 0 && l < 1))) throw new Error(`--levels must be comma-separated numbers in (0, 1), got ${opts.levels}`);
 const facesAt = new Map<number, FaceResult[][]>();
 for (const ageLevel of LEVELS) {
   const faces: FaceResult[][] = [];
