@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { initBackend } from './backend.js';
-import { getConfig } from './config.js';
+import { decodeLimitsFrom, getConfig } from './config.js';
 import type { Config } from './config.js';
 import { AppError } from './errors.js';
 import { decodeImage } from './imageDecode.js';
@@ -81,11 +81,7 @@ class FaceAnalyzer {
       throw new AppError('INVALID_REQUEST', `ageLevel must be between 0 and 1 (exclusive), got ${opts.ageLevel}`);
     }
     const t0 = performance.now();
-    const image = await decodeImage(bytes, {
-      maxBytes: this.config.maxS3ImageBytes, maxPixels: this.config.maxImagePixels,
-      maxSide: this.config.maxImageSide, minSide: this.config.minImageSide, maxAspect: this.config.maxImageAspect,
-      maxJpegScans: this.config.maxJpegScans, deadline,
-    });
+    const image = await decodeImage(bytes, { ...decodeLimitsFrom(this.config), deadline });
     const t1 = performance.now();
     checkDeadline(deadline, 'decode');
     const found = opts.detect

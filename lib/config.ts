@@ -5,7 +5,14 @@
 import { resolve, dirname, join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { LONG_KEYS_FOLDER } from './s3Results.js';
+import type { DecodeLimits } from './imageDecode.js';
+
+/**
+ * The folder, under the results prefix, for records whose direct name would pass S3's 1024-byte
+ * key limit (lib/s3Results.ts writes there). Defined here, in the leaf module, because
+ * checkS3Prefixes must keep the input prefix out of it.
+ */
+const LONG_KEYS_FOLDER = '_long/';
 
 class ConfigError extends Error {
   constructor(message: string) {
@@ -26,6 +33,13 @@ function numberFromEnv(name: string, fallback: number): number {
 function integerFromEnv(name: string, fallback: number, min = 1): number {
   const value = numberFromEnv(name, fallback);
   if (!Number.isInteger(value) || value < min) throw new ConfigError(`Environment variable ${name} must be a whole number >= ${min}, got "${process.env[name]}"`);
+  return value;
+}
+
+/** A longer-side / shorter-side ratio: below 1 no image could pass. */
+function ratioFromEnv(name: string, fallback: number): number {
+  const value = numberFromEnv(name, fallback);
+  if (value < 1) throw new ConfigError(`Environment variable ${name} must be at least 1, got "${process.env[name]}"`);
   return value;
 }
 
@@ -87,19 +101,19 @@ function loadConfig() {
   const s3InputPrefix = prefixFromEnv('S3_INPUT_PREFIX', 'uploads/');
   const s3ResultsPrefix = prefixFromEnv('S3_RESULTS_PREFIX', 'results/');
   checkS3Prefixes(s3InputPrefix, s3ResultsPrefix);
-  return Object.freeze({
+  const config = Object.freeze({
     modelDir: resolve(stringFromEnv('MODEL_DIR', defaultModelDir())), // folder holding age/, gender/, blazeface/
     maxImageBytes: integerFromEnv('MAX_IMAGE_BYTES', 5 * 1024 * 1024), // bytes of the encoded image (Rekognition: 5 MB)
     maxS3ImageBytes: integerFromEnv('MAX_S3_IMAGE_BYTES', 15 * 1024 * 1024), // bytes, for objects read from S3
     maxImagePixels: integerFromEnv('MAX_IMAGE_PIXELS', 25_000_000), // width x height, checked from the header before decoding
     maxImageSide: integerFromEnv('MAX_IMAGE_SIDE', 10_000), // pixels, either side
     minImageSide: integerFromEnv('MIN_IMAGE_SIDE', 32), // pixels, the shorter side
-    maxImageAspect: numberFromEnv('MAX_IMAGE_ASPECT', 10), // longer side / shorter side; detection work grows with it (2 tiles per unit)
+    maxImageAspect: ratioFromEnv('MAX_IMAGE_ASPECT', 10), // longer side / shorter side; detection work grows with it (2 tiles per unit)
     maxJpegScans: integerFromEnv('MAX_JPEG_SCANS', 100), // start-of-scan markers in a JPEG; each walks the whole image (real files: ~10)
     maxFacesLimit: integerFromEnv('MAX_FACES_LIMIT', 20), // upper bound for options.maxFaces
-    maxJsonDepth: integerFromEnv('MAX_JSON_DEPTH', 16), // nesting levels of arrays/objects in a JSON body (the API needs 2)
+    maxJsonDepth: integerFromEnv('MAX_JSON_DEPTH', 16, 2), // nesting levels of arrays/objects in a JSON body (the API needs 2)
     minDetectionScore: fractionFromEnv('MIN_DETECTION_SCORE', 0.5), // BlazeFace score, 0..1
-    timeBudgetMs: numberFromEnv('TIME_BUDGET_MS', 9_000), // ms: stop work and answer TIMEOUT before the Lambda timeout
+    timeBudgetMs: integerFromEnv('TIME_BUDGET_MS', 9_000), // ms: stop work and answer TIMEOUT before the Lambda timeout
     // Verify defaults tuned on val (training/tuneVerify.ts): with <= 4% of true claims called inconsistent on val (margin
     // for the 5% target on test), the most wrong-sex catches (confidence 0.9), then the most false ages caught (±10 and ±20).
     verifyAgeLevel: levelFromEnv('VERIFY_AGE_LEVEL', 0.98), // nominal coverage of the age range a claimed age is checked against
@@ -114,9 +128,21 @@ function loadConfig() {
     verifyS3Bucket: stringFromEnv('VERIFY_S3_BUCKET', ''), // the only bucket verify reads S3 references from; empty = any (IAM decides)
     s3Endpoint: stringFromEnv('AWS_ENDPOINT_URL_S3', ''), // URL of a local S3 server (the SDK's own variable; we add path-style); empty = AWS
   });
+  if (config.minImageSide > config.maxImageSide) {
+    throw new ConfigError(`Environment variable MIN_IMAGE_SIDE (${config.minImageSide}) must not exceed MAX_IMAGE_SIDE (${config.maxImageSide}): every image would be refused`);
+  }
+  return config;
 }
 
 type Config = ReturnType<typeof loadConfig>;
+
+/** The decode limits of a configuration, in the shape lib/imageDecode.ts takes (one place to add a limit). */
+function decodeLimitsFrom(config: Config): Omit<DecodeLimits, 'deadline'> {
+  return {
+    maxBytes: config.maxS3ImageBytes, maxPixels: config.maxImagePixels, maxSide: config.maxImageSide,
+    minSide: config.minImageSide, maxAspect: config.maxImageAspect, maxJpegScans: config.maxJpegScans,
+  };
+}
 
 let cached: Config | undefined;
 /** The process-wide configuration (read once). */
@@ -125,5 +151,5 @@ function getConfig(): Config {
   return cached;
 }
 
-export { getConfig, loadConfig, checkS3Prefixes, ConfigError };
+export { getConfig, loadConfig, checkS3Prefixes, decodeLimitsFrom, ConfigError, LONG_KEYS_FOLDER };
 export type { Config };

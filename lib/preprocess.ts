@@ -143,7 +143,7 @@ function axisWeights(start: number, length: number, size: number, limit: number)
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 /**
  * Most pixels `areaAverage` sums two channels per 32-bit word for: R and B (and G and A) in
- * 16-bit lanes, and 257 x 255 = 0xfeff still fits one. Longer runs (k > ~258) sum byte by byte.
+ * 16-bit lanes, and 257 x 255 = 0xffff exactly fills one. Longer runs (k > ~258) sum byte by byte.
  */
 const MAX_PACKED_RUN = 257;
 

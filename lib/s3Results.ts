@@ -11,6 +11,7 @@
  * delivery never analyses a newer upload under an older event.
  */
 import { createHash } from 'node:crypto';
+import { LONG_KEYS_FOLDER } from './config.js';
 import { AppError, toAppError } from './errors.js';
 import type { ErrorCode } from './errors.js';
 import { bareETag, readImageObject } from './objectStore.js';
@@ -80,7 +81,6 @@ function encodeS3Key(key: string): string {
 /** S3's limit on a key, in UTF-8 bytes; a longer PutObject fails (KeyTooLong) on every retry. */
 const MAX_S3_KEY_BYTES = 1024;
 /** Folder under the results prefix for the records of keys too long to copy into a record key. */
-const LONG_KEYS_FOLDER = '_long/';
 
 /**
  * `<resultsPrefix><key>.json` / `.error.json`, or, when the `.error.json` name would exceed S3's

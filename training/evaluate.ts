@@ -23,10 +23,11 @@ import { scatterSvg, calibrationSvg } from './plots.js';
 import { modelCard, readmeGlance } from './modelCard.js';
 import { updateReadmeSection } from './readmeSections.js';
 import { scoreSample } from './ciSample.js';
+import { DEFAULT_DATA_DIR } from './config.js';
 
 // --- config -------------------------------------------------------------------------------------
 const config = parseOverrides({
-  data: '../shared/data', // UTKFace folder (for the service-path run)
+  data: DEFAULT_DATA_DIR, // UTKFace folder (for the service-path run)
   models: 'models', // our models and where metrics.json / README.md are written
   baseline: '.cache/baseline', // the baseline run's export folder (training/train.ts --arch=baseline)
   service: 1, // 1 = also evaluate the serving path on JPEGs (detect on and off)

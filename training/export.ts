@@ -48,7 +48,8 @@ async function saveModelForServing(model: tf.LayersModel, dir: string, manifest:
   }));
   await fileSystemHandler(dir).save!(toFloat16(captured!));
   writeFileSync(join(dir, 'manifest.json'), JSON.stringify({
-    ...manifest, preprocessFingerprint: await preprocessFingerprint(), parameters: model.countParams(), weightsDtype: 'float16', savedAt: new Date().toISOString(),
+    // A resumed run passes the fingerprint its checkpoint was trained with (checked equal to this checkout's on resume).
+    ...manifest, preprocessFingerprint: manifest.preprocessFingerprint ?? await preprocessFingerprint(), parameters: model.countParams(), weightsDtype: 'float16', savedAt: new Date().toISOString(),
   }, null, 2));
 }
 

@@ -9,6 +9,7 @@
 import { mkdirSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { decodeLimitsFrom, loadConfig } from '../lib/config.js';
 import { decodeImage } from '../lib/imageDecode.js';
 import { toModelInput } from '../lib/preprocess.js';
 import type { InputSpec } from '../lib/preprocess.js';
@@ -30,10 +31,10 @@ interface FeatureSet {
 }
 
 /**
- * Serving's default decode limits (lib/config.ts) but no minimum side: every UTKFace chip is
- * 200x200, and a chip the limits refused should stop extraction, not be skipped.
+ * Serving's decode limits (lib/config.ts) but no minimum side:
+ * every UTKFace chip is 200x200, and a chip the limits refused should stop extraction, not be skipped.
  */
-const CHIP_LIMITS = { maxBytes: 15 * 1024 * 1024, maxPixels: 25_000_000, maxSide: 10_000, minSide: 1, maxAspect: 10, maxJpegScans: 100 };
+const CHIP_LIMITS = { ...decodeLimitsFrom(loadConfig()), minSide: 1 };
 
 function specDir(spec: InputSpec, root = FEATURE_DIR): string {
   return join(root, `${spec.size}x${spec.channels}`);

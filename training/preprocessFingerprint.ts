@@ -95,11 +95,16 @@ const PROBE_BOXES: (PixelBox | undefined)[] = [
   { left: PROBE_WIDTH + 3, top: 2, width: 10, height: 10 },
 ];
 
-/** An upscale (64 px from the 44x36 probe, every source pixel sampled), its grayscale twin, and a downscale. */
+/**
+ * An upscale (64 px from the 44x36 probe, every source pixel sampled), its grayscale twin, a
+ * downscale under 4x (toModelInput's sample grid), and one over 4x (its area average: the
+ * whole probe to 8 px is 5.5x / 4.5x), so a change to either filter moves the fingerprint.
+ */
 const PROBE_SPECS: InputSpec[] = [
   { size: 64, channels: 3 },
   { size: 64, channels: 1 },
   { size: 16, channels: 3 },
+  { size: 8, channels: 3 },
 ];
 
 /** Generous limits: the probe must be decoded, not refused, whatever the serving limits are. */

@@ -21,7 +21,9 @@ import { mulberry32, shuffleInPlace } from './random.js';
 import { ProgressBar } from './progress.js';
 import { saveModelForServing } from './export.js';
 import { configDifferences, resumeRefusal } from './resumeCheck.js';
+import { preprocessFingerprint } from './preprocessFingerprint.js';
 import { summariseAgeDistribution } from '../lib/models.js';
+import { DEFAULT_DATA_DIR } from './config.js';
 
 // --- config: defaults, one line each; --key=value overrides are type-checked -----------------
 const defaults = {
@@ -43,7 +45,7 @@ const defaults = {
   ageSigmaBase: 1, // age label distribution: sigma = ageSigmaBase + ageSigmaSlope * age (years)
   ageSigmaSlope: 0.06,
   ageL1Weight: 0.25, // weight of |E[age] - age| next to the KL term
-  data: '../shared/data', // UTKFace folder (features are read from .cache/features)
+  data: DEFAULT_DATA_DIR, // UTKFace folder (features are read from .cache/features)
   name: '', // run name; default '<arch>-<task>'
   out: '', // export folder; default models/<task> for ours, .cache/baseline/<task> for baseline
   maxSteps: 0, // stop after this many steps (0 = no limit); for smoke tests and benches
@@ -64,14 +66,28 @@ const checkpointDir = resolve('checkpoints', name);
 const spec = { size: config.size, channels: config.channels as 1 | 3 };
 const command = `npm run train -- ${process.argv.slice(2).join(' ')}`.trim();
 
-// A checkpoint continues only under the options it was trained with; checked before any work.
+/** Age nets are scored on val by the median of their distribution (predictAll), as served. */
+const VAL_SUMMARY = 'median';
+
+/**
+ * What the run depends on besides its options: the pixels (features are refused unless made by
+ * this checkout's preprocessing) and how val picks the best epoch. A resume must match them too,
+ * or one model would be trained on two pipelines, or compared against a best score of another kind.
+ */
+const pipeline: Pipeline = { preprocessFingerprint: await preprocessFingerprint(), valSummary: VAL_SUMMARY };
+
+// A checkpoint continues only under the options and pipeline it was trained with; checked before any work.
 const saved = readCheckpointState();
 if (saved) {
-  const differences = configDifferences(saved.config, config, defaults);
+  const differences = [
+    ...configDifferences(saved.config, config, defaults),
+    ...(saved.pipeline ? configDifferences(saved.pipeline, pipeline, pipeline) : []),
+  ];
   if (differences.length) {
     console.error(resumeRefusal(checkpointDir, differences, saved.command));
     process.exit(1);
   }
+  if (!saved.pipeline) console.warn(`${checkpointDir}/state.json predates recorded pipelines: it cannot be checked against this preprocessing and val summary (${VAL_SUMMARY})`);
 }
 
 // --- inputs -----------------------------------------------------------------------------------
@@ -229,9 +245,12 @@ interface TrainState { epoch: number; bestScore: number; bestEpoch: number; hist
  * command, options and warm-start/teacher provenance of the run that made the checkpoint, not of
  * whichever command resumed it (which may differ in the keys resumeCheck.ts lets differ).
  */
+type Pipeline = { preprocessFingerprint: string; valSummary: string };
+
 interface RunOrigin {
   command: string;
   config: Config;
+  pipeline: Pipeline;
   initialisedFrom?: Record<string, unknown>;
   distilledFrom?: Record<string, unknown>;
 }
@@ -251,11 +270,11 @@ function readCheckpointState(): SavedState | undefined {
 function originOf(state: SavedState): RunOrigin {
   const savedConfig = { ...defaults, ...state.config } as Config;
   if (state.command !== undefined) {
-    return { command: state.command, config: savedConfig, initialisedFrom: state.initialisedFrom, distilledFrom: state.distilledFrom };
+    return { command: state.command, config: savedConfig, pipeline: state.pipeline ?? pipeline, initialisedFrom: state.initialisedFrom, distilledFrom: state.distilledFrom };
   }
   console.warn(`${checkpointDir}/state.json predates recorded origins: manifest gets this command, and --init/--teacher provenance as those folders are now`);
   return {
-    command, config: savedConfig,
+    command, config: savedConfig, pipeline,
     initialisedFrom: config.init ? initProvenance(config.init) : undefined,
     distilledFrom: config.teacher ? initProvenance(config.teacher) : undefined,
   };
@@ -322,7 +341,7 @@ mkdirSync(checkpointDir, { recursive: true });
 // A fresh run reads provenance now, with the weights: the init folder may be overwritten while
 // this run trains (or before a resume, which therefore takes it from the checkpoint).
 const origin: RunOrigin = saved ? originOf(saved) : {
-  command, config,
+  command, config, pipeline,
   initialisedFrom: config.init ? initProvenance(config.init) : undefined,
   distilledFrom: config.teacher ? initProvenance(config.teacher) : undefined,
 };
@@ -384,6 +403,7 @@ await saveModelForServing(best, outDir, {
   machine: cpus()[0]?.model ?? 'unknown',
   initialisedFrom: origin.initialisedFrom,
   distilledFrom: origin.distilledFrom,
+  ...origin.pipeline,
 });
 console.log(`saved ${outDir} (best epoch ${state.bestEpoch}, val ${state.bestScore.toFixed(4)})`);
 

@@ -22,10 +22,11 @@ import { parseOverrides } from './overrides.js';
 import { updateReadmeSection } from './readmeSections.js';
 import { verifyTables } from './verifyReport.js';
 import { mulberry32, shuffleInPlace } from './random.js';
+import { DEFAULT_DATA_DIR } from './config.js';
 
 // --- config -----------------------------------------------------------------
 const defaults = {
-  data: '../shared/data', // folder with utkface.csv and utkface/
+  data: DEFAULT_DATA_DIR, // folder with utkface.csv and utkface/
   split: 'test', // report on test; use val to tune the VERIFY_* thresholds
   limit: 0, // chips to evaluate, a seeded random sample of the split; 0 = all
   seed: 1337, // sampling seed for --limit

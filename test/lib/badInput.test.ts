@@ -12,7 +12,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { HTTP_STATUS } from '../../handlers/errors.js';
 import { getAnalyzer } from '../../lib/analyzer.js';
 import type { FaceAnalyzer } from '../../lib/analyzer.js';
-import { getConfig } from '../../lib/config.js';
+import { decodeLimitsFrom, getConfig } from '../../lib/config.js';
 import { AppError } from '../../lib/errors.js';
 import { decodeImage } from '../../lib/imageDecode.js';
 import { predictFromHttp } from '../../lib/httpService.js';
@@ -43,10 +43,7 @@ describe('bad input at the lib entry points', async () => {
   const config = getConfig();
   const chip = readChip(sampleTestChips(40)[3]);
   const corpus = await buildCorpus(chip, { maxImageBytes: config.maxImageBytes, maxJsonDepth: config.maxJsonDepth });
-  const decodeLimits = {
-    maxBytes: config.maxS3ImageBytes, maxPixels: config.maxImagePixels, maxSide: config.maxImageSide,
-    minSide: config.minImageSide, maxAspect: config.maxImageAspect, maxJpegScans: config.maxJpegScans,
-  };
+  const decodeLimits = decodeLimitsFrom(config);
   let analyzer: FaceAnalyzer;
 
   beforeAll(async () => {

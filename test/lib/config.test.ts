@@ -18,6 +18,10 @@ describe('loadConfig', () => {
     ['MAX_JPEG_SCANS', '2.5', /whole number >= 1/],
     ['MAX_IMAGE_BYTES', 'lots', /non-negative number/],
     ['S3_INPUT_PREFIX', '', /must not be empty/],
+    ['MAX_IMAGE_ASPECT', '0.5', /at least 1/],
+    ['TIME_BUDGET_MS', '0', /whole number >= 1/],
+    ['MAX_JSON_DEPTH', '1', /whole number >= 2/],
+    ['MIN_IMAGE_SIDE', '20000', /must not exceed MAX_IMAGE_SIDE/],
   ])('refuses %s=%j with a ConfigError naming it', (name, value, message) => {
     process.env[name] = value;
     expect(() => loadConfig()).toThrow(ConfigError);

@@ -258,7 +258,7 @@ describe('toModelInput at k > 4: an exact area average, where the original alias
     const random = prng(7);
     const noise = (w: number, h: number) => patternImage(w, h, () => [255 * random(), 255 * random(), 255 * random()].map(Math.floor) as [number, number, number]);
     const white = patternImage(16_500, 8, () => [255, 255, 255]);
-    // k = 257.8: runs of up to 257 whole pixels between the partial ends, 257 x 255 = 0xfeff per lane.
+    // k = 257.8: runs of up to 257 whole pixels between the partial ends, 257 x 255 = 0xffff per lane (exactly full).
     expect(toModelInput(white, undefined, { size: 64, channels: 3 }).every((v) => v === 255)).toBe(true);
     for (const image of [noise(16_500, 100), noise(20_000, 100)]) {
       const box = { left: 0, top: 0, width: image.width, height: image.height };

@@ -13,7 +13,7 @@ function face(overrides: { age?: Partial<FaceResult['age']>; gender?: Partial<Fa
   return {
     box: { left: 0.2, top: 0.2, width: 0.5, height: 0.5 },
     detectionScore: overrides.detectionScore === undefined ? 0.95 : overrides.detectionScore,
-    age: { value: 30, low: 25, high: 36, level: 0.8, ...overrides.age },
+    age: { value: 30, low: 25, high: 36, level: 0.95, ...overrides.age },
     gender: { value: 'female', confidence: 0.97, ...overrides.gender },
   };
 }
@@ -90,6 +90,10 @@ describe('decideVerification', () => {
 
   it('treats a face without detection (detect off) as usable', () => {
     expect(decideVerification([face({ detectionScore: null })], { age: 30 }, thresholds).decision).toBe('consistent');
+  });
+
+  it('refuses faces analysed at another age level than the thresholds check against', () => {
+    expect(() => decideVerification([face({ age: { level: 0.8 } })], { age: 30 }, thresholds)).toThrow(expect.objectContaining({ code: 'INTERNAL' }));
   });
 
   it('uses the tolerance it is given', () => {

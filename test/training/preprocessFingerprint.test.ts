@@ -26,6 +26,17 @@ describe('preprocessFingerprint', () => {
     expect(await preprocessFingerprint()).toBe(first);
   });
 
+  it('probes both of toModelInput\'s filters: downscales up to 4x and over 4x', async () => {
+    const scales: number[] = [];
+    const recording: typeof toModelInput = (image, box, spec) => {
+      scales.push(Math.max((box?.width ?? image.width) / spec.size, (box?.height ?? image.height) / spec.size));
+      return toModelInput(image, box, spec);
+    };
+    await computeFingerprint(recording);
+    expect(scales.some((k) => k > 1 && k <= 4)).toBe(true);
+    expect(scales.some((k) => k > 4)).toBe(true);
+  });
+
   it('moves when preprocessing moves one grey level of the off-image fill', async () => {
     const shifted: typeof toModelInput = (image, box, spec) => {
       const clean = toModelInput(image, box, spec);
