@@ -23,10 +23,11 @@ interface VerifyThresholds {
   /**
    * Nominal coverage of the age range a claim is checked against (default 0.98). A wide model
    * interval, rather than the 80% one plus a fixed margin, adapts to how sure the model is: a
-   * child's range is narrow, an adult's wide. On val (training/tuneVerify.ts) the 98% range
-   * caught 29.6% of claims 10 years off and 65.1% of claims 20 off, where the 80% range + 10
-   * years caught 9.8% and 62.0%, refusing 3.7% vs 3.9% of true claims. On test the catches held
-   * (27.5% / 63.2% vs 9.8% / 59.6%) but it refused more true claims: 4.2% vs 3.4% (README).
+   * child's range is narrow, an adult's wide. On val (training/tuneVerify.ts, shipped models)
+   * the 98% range caught 29.5% of claims 10 years off and 65.5% of claims 20 off, where the 80%
+   * range + 10 years caught 9.4% and 61.4%, both refusing 3.6% of true claims. On test (previous
+   * age model) the catches held (27.5% / 63.2% vs 9.8% / 59.6%) but it refused more true
+   * claims: 4.2% vs 3.4%; with the shipped one it refuses 4.0% (README).
    */
   ageLevel: number;
   /** Years added on each side of that range before a claim is inconsistent. */
