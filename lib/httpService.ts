@@ -28,7 +28,11 @@ interface HealthReport extends Omit<AnalyzerHealth, 'numTensors'> {
   status: 'ok';
   /** Models were already loaded when this request arrived (false: this request paid the load). */
   warm: boolean;
-  limits: { maxImageBytes: number; maxFaces: number; timeBudgetMs: number };
+  /** What a client can check before sending: the request and image limits in force. */
+  limits: {
+    maxImageBytes: number; maxFaces: number; timeBudgetMs: number;
+    maxImagePixels: number; maxImageSide: number; minImageSide: number; maxImageAspect: number;
+  };
 }
 
 /**
@@ -65,7 +69,10 @@ async function healthReport(config: Config = getConfig()): Promise<HealthReport>
   const { numTensors: _, ...health } = (await getAnalyzer()).health();
   return {
     status: 'ok', warm, ...health,
-    limits: { maxImageBytes: config.maxImageBytes, maxFaces: config.maxFacesLimit, timeBudgetMs: config.timeBudgetMs },
+    limits: {
+      maxImageBytes: config.maxImageBytes, maxFaces: config.maxFacesLimit, timeBudgetMs: config.timeBudgetMs,
+      maxImagePixels: config.maxImagePixels, maxImageSide: config.maxImageSide, minImageSide: config.minImageSide, maxImageAspect: config.maxImageAspect,
+    },
   };
 }
 

@@ -270,7 +270,11 @@ describe('HTTP API: GET /v1/health', () => {
       status: 'ok', warm: true, backend: 'wasm',
       modelVersion: expect.stringMatching(/^age-[0-9a-f]{8}\+gender-[0-9a-f]{8}$/),
       models: { age: { name: expect.any(String) }, gender: { name: expect.any(String) }, detector: { name: 'blazeface-front' } },
-      limits: { maxImageBytes: expect.any(Number), maxFaces: expect.any(Number) },
+      limits: {
+        maxImageBytes: expect.any(Number), maxFaces: expect.any(Number), timeBudgetMs: expect.any(Number),
+        // serverless.yml leaves these at lib/config.ts's defaults for the http function
+        maxImagePixels: 25_000_000, maxImageSide: 10_000, minImageSide: 32, maxImageAspect: 10,
+      },
     });
   });
 });
