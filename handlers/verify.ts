@@ -49,4 +49,4 @@ async function handler(event: unknown, context: Context): Promise<(VerifyResult 
   }
 }
 
-export { handler };
+export { handler, SAFETY_MARGIN_MS };

@@ -7,6 +7,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { BUCKET, chip, greyPng, invoke, s3, twoFacesPng } from './localAws.js';
+import { composePhoto, testChips } from '../support/utkface.js';
 
 const run = `v${Date.now().toString(36)}`;
 const faceKey = `uploads/verify-${run}/face photo.jpg`;
@@ -81,5 +82,21 @@ describe('verify handler', () => {
     const { functionError, payload } = await invoke('verify', { s3: ref, claimed: { age: 30 } });
     expect(functionError).toBeUndefined();
     expect(payload.error).toMatchObject({ code: 'INVALID_REQUEST', message: expect.stringContaining(`must be objects under uploads/* in bucket ${BUCKET}`) });
+  });
+});
+
+describe('handlers/verify.ts in-process', () => {
+  const context = (remainingMs: number) => ({ awsRequestId: 'in-process', getRemainingTimeInMillis: () => remainingMs }) as any;
+
+  it('answers TIMEOUT as a result, before the Lambda timeout, instead of running into it', async () => {
+    const { handler, SAFETY_MARGIN_MS } = await import('../../handlers/verify.js');
+    const chips = testChips();
+    const photo = await composePhoto(1920, 1080, 0xc8a050ff, [{ chip: chips[929], x: 300, y: 200, size: 640 }]);
+    const event = { image: photo.toString('base64'), claimed: { age: chips[929].age } };
+    const ok = await handler(event, context(30_000));
+    expect(ok).toMatchObject({ decision: expect.stringMatching(/^(consistent|inconsistent|inconclusive)$/), face: { age: { level: 0.98 } } });
+    // 30 ms left before the margin: decoding a 1920x1080 JPEG alone takes longer, so verify must give up.
+    const late = await handler(event, context(SAFETY_MARGIN_MS + 30));
+    expect(late).toMatchObject({ error: { code: 'TIMEOUT', message: expect.any(String) } });
   });
 });
