@@ -11,6 +11,7 @@ import { toModelInput } from '../../lib/preprocess.js';
 import type { InputSpec, PixelBox, RgbaImage } from '../../lib/preprocess.js';
 // UTKFace lives outside the repo; the support module fails the suite when it is missing.
 import { readChip, sampleTestChips } from '../support/utkface.js';
+import { mulberry32 } from '../../training/random.js';
 
 // ---------------------------------------------------------------------------------------------
 // REFERENCE, NOT PRODUCT CODE: lib/preprocess.ts `toModelInput` as it was before the adaptive
@@ -122,18 +123,6 @@ function detectorWindow(width: number, height: number): PixelBox {
   return { left: (width - side) / 2, top: (height - side) / 2, width: side, height: side };
 }
 
-/** Deterministic PRNG (mulberry32), so the random boxes are the same every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const manifestSpec = (task: string): InputSpec =>
   JSON.parse(readFileSync(new URL(`../../models/${task}/manifest.json`, import.meta.url), 'utf8')).spec;
 
@@ -169,7 +158,7 @@ describe('toModelInput at k <= 4: the original filter, byte for byte', () => {
   });
 
   it('random boxes with k <= 4 on both axes (partly outside the image, non-square, k = 4 exactly)', () => {
-    const random = prng(20261130);
+    const random = mulberry32(20261130);
     let checked = 0;
     for (const { file, image } of images) {
       for (let n = 0; n < 4; n++) {
@@ -255,7 +244,7 @@ describe('toModelInput at k > 4: an exact area average, where the original alias
   });
 
   it('long runs (k up to 312: 16-bit lanes at their limit, then byte sums) and unaligned bytes', () => {
-    const random = prng(7);
+    const random = mulberry32(7);
     const noise = (w: number, h: number) => patternImage(w, h, () => [255 * random(), 255 * random(), 255 * random()].map(Math.floor) as [number, number, number]);
     const white = patternImage(16_500, 8, () => [255, 255, 255]);
     // k = 257.8: runs of up to 257 whole pixels between the partial ends, 257 x 255 = 0xffff per lane (exactly full).
