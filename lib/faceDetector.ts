@@ -48,8 +48,9 @@ interface DetectOptions {
   /**
    * Epoch ms by which the caller must answer: checked before each search window (a window
    * takes 15-50 ms on a phone photo; up to ~100 ms for the whole-image window of a 12-25 MP
-   * one, whose area-averaged resize reads every pixel: BENCHMARKS "toModelInput"), so a late detection stops with TIMEOUT instead of running on after an
-   * HTTP 504 or into the Lambda timeout. None: no limit.
+   * one, whose area-averaged resize reads every pixel: BENCHMARKS "toModelInput"), so a late
+   * detection stops with TIMEOUT instead of running on after an HTTP 504 or into the Lambda
+   * timeout. None: no limit.
    */
   deadline?: number;
 }

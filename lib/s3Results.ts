@@ -80,7 +80,6 @@ function encodeS3Key(key: string): string {
 
 /** S3's limit on a key, in UTF-8 bytes; a longer PutObject fails (KeyTooLong) on every retry. */
 const MAX_S3_KEY_BYTES = 1024;
-/** Folder under the results prefix for the records of keys too long to copy into a record key. */
 
 /**
  * `<resultsPrefix><key>.json` / `.error.json`, or, when the `.error.json` name would exceed S3's
