@@ -31,10 +31,13 @@ interface FeatureSet {
 }
 
 /**
- * Serving's decode limits (lib/config.ts) but no minimum side:
- * every UTKFace chip is 200x200, and a chip the limits refused should stop extraction, not be skipped.
+ * Serving's decode limits (lib/config.ts) but no minimum side: every UTKFace chip is 200x200,
+ * and a chip the limits refused should stop extraction, not be skipped. Read when extracting,
+ * not on import: training and evaluation import this module only to load the cache.
  */
-const CHIP_LIMITS = { ...decodeLimitsFrom(loadConfig()), minSide: 1 };
+function chipLimits() {
+  return { ...decodeLimitsFrom(loadConfig()), minSide: 1 };
+}
 
 function specDir(spec: InputSpec, root = FEATURE_DIR): string {
   return join(root, `${spec.size}x${spec.channels}`);
@@ -82,6 +85,7 @@ async function extract(spec: InputSpec, data: string, root = FEATURE_DIR): Promi
   const rows = loadRows(data);
   const per = spec.size * spec.size * spec.channels;
   const fingerprint = await preprocessFingerprint();
+  const limits = chipLimits();
   for (const split of SPLITS) {
     const metaPath = join(dir, `${split}.json`);
     if (existsSync(metaPath)) {
@@ -93,7 +97,7 @@ async function extract(spec: InputSpec, data: string, root = FEATURE_DIR): Promi
     const pixels = new Uint8Array(part.length * per);
     const t0 = Date.now();
     for (const [i, row] of part.entries()) {
-      const image = await decodeImage(readFileSync(join(data, 'utkface', row.file)), CHIP_LIMITS);
+      const image = await decodeImage(readFileSync(join(data, 'utkface', row.file)), limits);
       pixels.set(toModelInput(image, undefined, spec), i * per);
       if (i % 2000 === 0) process.stdout.write(`\r${split} ${i}/${part.length}`);
     }

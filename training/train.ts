@@ -273,8 +273,13 @@ function originOf(state: SavedState): RunOrigin {
     return { command: state.command, config: savedConfig, pipeline: state.pipeline ?? pipeline, initialisedFrom: state.initialisedFrom, distilledFrom: state.distilledFrom };
   }
   console.warn(`${checkpointDir}/state.json predates recorded origins: manifest gets this command, and --init/--teacher provenance as those folders are now`);
+  return originNow(savedConfig);
+}
+
+/** This run as its own origin: its command and pipeline, and the --init/--teacher folders as they are now. */
+function originNow(runConfig: Config): RunOrigin {
   return {
-    command, config: savedConfig, pipeline,
+    command, config: runConfig, pipeline,
     initialisedFrom: config.init ? initProvenance(config.init) : undefined,
     distilledFrom: config.teacher ? initProvenance(config.teacher) : undefined,
   };
@@ -340,11 +345,7 @@ function learningRate(step: number): number {
 mkdirSync(checkpointDir, { recursive: true });
 // A fresh run reads provenance now, with the weights: the init folder may be overwritten while
 // this run trains (or before a resume, which therefore takes it from the checkpoint).
-const origin: RunOrigin = saved ? originOf(saved) : {
-  command, config, pipeline,
-  initialisedFrom: config.init ? initProvenance(config.init) : undefined,
-  distilledFrom: config.teacher ? initProvenance(config.teacher) : undefined,
-};
+const origin: RunOrigin = saved ? originOf(saved) : originNow(config);
 const state = await resumeIfPossible();
 if (state.epoch >= config.epochs) console.log(`${name}: all ${config.epochs} epochs done; exporting the checkpoint's best epoch`);
 let stepsDone = 0;

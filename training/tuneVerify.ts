@@ -29,10 +29,10 @@ if (LEVELS.some((l) => !(l > 0 && l < 1))) throw new Error(`--levels must be com
 const facesAt = new Map<number, FaceResult[][]>();
 for (const ageLevel of LEVELS) {
   const faces: FaceResult[][] = [];
+  const options = analyzeOptionsFor({ ...thresholdsFrom(config), ageLevel });
   for (const row of rows) {
-    const thresholds = { ...thresholdsFrom(config), ageLevel };
     try {
-      faces.push((await analyzer.analyze(readFileSync(join(dir, 'utkface', row.file)), analyzeOptionsFor(thresholds))).faces);
+      faces.push((await analyzer.analyze(readFileSync(join(dir, 'utkface', row.file)), options)).faces);
     } catch (error) {
       // Only "no face" is a verify outcome; anything else (a TIMEOUT on a busy machine, a bug) would bias the rates.
       if (!(error instanceof AppError && error.code === 'NO_FACE')) throw new Error(`${row.file}: analyzer failed`, { cause: error });
