@@ -75,5 +75,20 @@ function buildBaseline(head: Head, spec: InputSpec, seed: number): tf.LayersMode
   return tf.model({ inputs: input, outputs: out as tf.SymbolicTensor, name: `baseline_${head}` });
 }
 
-export { buildNet, buildBaseline, MAX_AGE, AGE_BINS };
+/**
+ * Copies into `target` the weights of every `source` layer with the same name and weight shapes,
+ * and returns the names copied: one task's trained trunk can start the other task's net, whose
+ * differently shaped head keeps its fresh initialisation.
+ */
+function copyMatchingLayers(target: tf.LayersModel, source: tf.LayersModel): string[] {
+  const sameShapes = (a: tf.Tensor[], b: tf.Tensor[]) => a.length === b.length && a.every((t, i) => t.shape.join() === b[i].shape.join());
+  return target.layers.filter((layer) => {
+    const weights = source.layers.find((l) => l.name === layer.name)?.getWeights() ?? [];
+    if (weights.length === 0 || !sameShapes(weights, layer.getWeights())) return false;
+    layer.setWeights(weights);
+    return true;
+  }).map((layer) => layer.name);
+}
+
+export { buildNet, buildBaseline, copyMatchingLayers, MAX_AGE, AGE_BINS };
 export type { Head };

@@ -13,7 +13,7 @@ import { cpus } from 'node:os';
 import { initBackend } from '../lib/backend.js';
 import { fileSystemHandler } from '../lib/modelIo.js';
 import { registerFastConvGradients } from './wasmKernels.js';
-import { buildNet, buildBaseline, AGE_BINS, MAX_AGE } from './models.js';
+import { buildNet, buildBaseline, copyMatchingLayers, AGE_BINS, MAX_AGE } from './models.js';
 import { loadFeatures } from './features.js';
 import type { FeatureSet } from './features.js';
 import { parseOverrides } from './overrides.js';
@@ -50,6 +50,7 @@ const defaults = {
   out: '', // export folder; default models/<task> for ours, .cache/baseline/<task> for baseline
   maxSteps: 0, // stop after this many steps (0 = no limit); for smoke tests and benches
   init: '', // warm start: an exported model folder of the same architecture (e.g. models/age) to fine-tune
+  initTrunk: 0, // 1 = take only --init's trunk (layers of the same name and shape; e.g. the age net's into a gender net); the head starts fresh
   teacher: '', // knowledge distillation: an exported model folder (any width) whose outputs on the same augmented batch...
   distill: 0.5, // ...are mixed into the targets with this weight (0 = labels only, 1 = teacher only)
 };
@@ -59,6 +60,7 @@ if (config.task !== 'gender' && config.task !== 'age') throw new Error('--task m
 if (config.arch !== 'ours' && config.arch !== 'baseline') throw new Error('--arch must be ours or baseline');
 if (config.teacher && config.arch !== 'ours') throw new Error('--teacher distils into our net only');
 if (!(config.distill >= 0 && config.distill <= 1)) throw new Error('--distill must be in [0, 1]');
+if (config.initTrunk && !config.init) throw new Error('--initTrunk=1 needs --init');
 const task = config.task as 'gender' | 'age';
 const name = config.name || `${config.arch}-${task}`;
 const outDir = resolve(config.out || (config.arch === 'ours' ? `models/${task}` : `.cache/baseline/${task}`));
@@ -300,10 +302,15 @@ async function saveCheckpoint(state: TrainState, improved: boolean): Promise<voi
   renameSync(tmp, checkpointDir);
 }
 
-/** Copies a saved model's weights into ours: a checkpoint, or for a fine-tune an exported model (same layers). */
-async function copyWeightsFrom(dir: string): Promise<void> {
+/**
+ * Copies a saved model's weights into ours: a checkpoint, or for a fine-tune an exported model
+ * (same layers). With `trunkOnly`, only layers whose name and weight shapes match are copied, so
+ * one task's trunk can start the other task's net.
+ */
+async function copyWeightsFrom(dir: string, trunkOnly = false): Promise<void> {
   const saved = await tf.loadLayersModel(fileSystemHandler(dir));
-  model.setWeights(saved.getWeights());
+  if (!trunkOnly) model.setWeights(saved.getWeights());
+  else console.log(`${name}: copied ${copyMatchingLayers(model, saved).join(', ')}; the rest start fresh`);
   saved.dispose();
 }
 
@@ -311,8 +318,8 @@ async function resumeIfPossible(): Promise<TrainState> {
   const fresh = { epoch: 0, bestScore: Infinity, bestEpoch: -1, history: [], seconds: 0 };
   if (!saved) {
     if (config.init) {
-      await copyWeightsFrom(resolve(config.init));
-      console.log(`${name}: initialised from ${config.init}`);
+      await copyWeightsFrom(resolve(config.init), config.initTrunk === 1);
+      console.log(`${name}: initialised from ${config.init}${config.initTrunk ? ' (trunk only)' : ''}`);
     }
     return fresh;
   }

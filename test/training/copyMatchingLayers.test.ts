@@ -1,0 +1,37 @@
+/**
+ * --initTrunk: the age net's trunk starts a gender net. Every conv layer must arrive intact and the
+ * head, whose shape differs (117 ages vs 1 unit), must keep its own initialisation.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '../../lib/backend.js';
+import { buildNet, copyMatchingLayers } from '../../training/models.js';
+
+const spec = { size: 32, channels: 3 as const };
+const widths = [8, 16];
+
+beforeAll(async () => { await initBackend(); });
+
+const values = (layer: tf.layers.Layer) => layer.getWeights().map((w) => Array.from(w.dataSync()));
+
+describe('copyMatchingLayers', () => {
+  it('copies the trunk of an age net into a gender net and leaves the head alone', () => {
+    const age = buildNet('age', spec, widths, 2, 0.3, 0, 1);
+    const gender = buildNet('gender', spec, widths, 2, 0.3, 0, 2);
+    const headBefore = values(gender.getLayer('p_female'));
+
+    const copied = copyMatchingLayers(gender, age);
+
+    const convs = gender.layers.filter((l) => l.name.endsWith('_conv')).map((l) => l.name);
+    expect(convs.length).toBe(4);
+    expect(copied).toEqual(convs);
+    for (const name of convs) expect(values(gender.getLayer(name))).toEqual(values(age.getLayer(name)));
+    expect(values(gender.getLayer('p_female'))).toEqual(headBefore);
+  });
+
+  it('copies nothing from a net of other widths', () => {
+    const wide = buildNet('age', spec, [16, 32], 2, 0.3, 0, 1);
+    const gender = buildNet('gender', spec, widths, 2, 0.3, 0, 2);
+    expect(copyMatchingLayers(gender, wide)).toEqual([]);
+  });
+});
