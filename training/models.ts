@@ -76,6 +76,18 @@ function buildBaseline(head: Head, spec: InputSpec, seed: number): tf.LayersMode
 }
 
 /**
+ * The gender net with a second, auxiliary output: a softmax over ages on the same pooled
+ * features. Training both heads at once makes the trunk learn age as well (multi-task); the
+ * returned model shares every layer with `genderNet`, so exporting `genderNet` serves the gender
+ * head alone.
+ */
+function withAuxAgeHead(genderNet: tf.LayersModel, seed: number): tf.LayersModel {
+  const features = genderNet.getLayer('drop').output as tf.SymbolicTensor;
+  const age = headFor('age', features, seed);
+  return tf.model({ inputs: genderNet.inputs, outputs: [genderNet.outputs[0], age], name: 'gender_net_with_age' });
+}
+
+/**
  * Copies into `target` the weights of every `source` layer with the same name and weight shapes,
  * and returns the names copied: one task's trained trunk can start the other task's net, whose
  * differently shaped head keeps its fresh initialisation.
@@ -90,5 +102,5 @@ function copyMatchingLayers(target: tf.LayersModel, source: tf.LayersModel): str
   }).map((layer) => layer.name);
 }
 
-export { buildNet, buildBaseline, copyMatchingLayers, MAX_AGE, AGE_BINS };
+export { buildNet, buildBaseline, withAuxAgeHead, copyMatchingLayers, MAX_AGE, AGE_BINS };
 export type { Head };

@@ -13,7 +13,7 @@ import { cpus } from 'node:os';
 import { initBackend } from '../lib/backend.js';
 import { fileSystemHandler } from '../lib/modelIo.js';
 import { registerFastConvGradients } from './wasmKernels.js';
-import { buildNet, buildBaseline, copyMatchingLayers, AGE_BINS, MAX_AGE } from './models.js';
+import { buildNet, buildBaseline, withAuxAgeHead, copyMatchingLayers, AGE_BINS, MAX_AGE } from './models.js';
 import { loadFeatures } from './features.js';
 import type { FeatureSet } from './features.js';
 import { parseOverrides } from './overrides.js';
@@ -50,6 +50,7 @@ const defaults = {
   out: '', // export folder; default models/<task> for ours, .cache/baseline/<task> for baseline
   maxSteps: 0, // stop after this many steps (0 = no limit); for smoke tests and benches
   init: '', // warm start: an exported model folder of the same architecture (e.g. models/age) to fine-tune
+  auxAge: 0, // gender only: weight of an auxiliary age head trained beside it (multi-task); the export keeps the gender head alone
   initTrunk: 0, // 1 = take only --init's trunk (layers of the same name and shape; e.g. the age net's into a gender net); the head starts fresh
   teacher: '', // knowledge distillation: an exported model folder (any width) whose outputs on the same augmented batch...
   distill: 0.5, // ...are mixed into the targets with this weight (0 = labels only, 1 = teacher only)
@@ -62,6 +63,7 @@ if (config.teacher && config.arch !== 'ours') throw new Error('--teacher distils
 if (!(config.distill >= 0 && config.distill <= 1)) throw new Error('--distill must be in [0, 1]');
 if (config.initTrunk && !config.init) throw new Error('--initTrunk=1 needs --init');
 const task = config.task as 'gender' | 'age';
+if (config.auxAge && (task !== 'gender' || config.arch !== 'ours' || config.teacher)) throw new Error('--auxAge is for our gender net, without --teacher');
 const name = config.name || `${config.arch}-${task}`;
 const outDir = resolve(config.out || (config.arch === 'ours' ? `models/${task}` : `.cache/baseline/${task}`));
 const checkpointDir = resolve('checkpoints', name);
@@ -120,6 +122,8 @@ const widths = config.widths.split(',').map(Number);
 const model = config.arch === 'ours'
   ? buildNet(task, spec, widths, config.convsPerBlock, config.dropout, config.l2, config.seed)
   : buildBaseline(task, spec, config.seed);
+// What the optimiser trains: the served net, or with --auxAge that net plus an age head on its features.
+const net = config.auxAge ? withAuxAgeHead(model, config.seed) : model;
 // The baseline keeps the original recipe: SGD for gender, Adam for age.
 const optimizer = config.arch === 'baseline' && task === 'gender' ? tf.train.sgd(config.lr) : tf.train.adam(config.lr);
 console.log(`${model.countParams()} parameters`);
@@ -134,6 +138,11 @@ if (teacher) {
 function targets(set: FeatureSet, idx: number[]): tf.Tensor {
   if (task === 'gender') return tf.tensor2d(idx.map((i) => set.females[i]), [idx.length, 1]);
   if (config.arch === 'baseline') return tf.tensor2d(idx.map((i) => set.ages[i]), [idx.length, 1]);
+  return ageDistributions(set, idx);
+}
+
+/** Label distributions over ages 0..116: a Gaussian about each true age, wider for older faces. */
+function ageDistributions(set: FeatureSet, idx: number[]): tf.Tensor {
   const dist = new Float32Array(idx.length * AGE_BINS);
   idx.forEach((i, r) => {
     const age = set.ages[i];
@@ -162,6 +171,17 @@ function withTeacher(x: tf.Tensor4D, y: tf.Tensor): tf.Tensor {
 function loss(pred: tf.Tensor, target: tf.Tensor): tf.Scalar {
   if (task === 'gender') return tf.losses.logLoss(target, pred) as tf.Scalar;
   if (config.arch === 'baseline') return tf.losses.meanSquaredError(target, pred) as tf.Scalar;
+  return ageLoss(pred, target);
+}
+
+/** The loss of one training batch: the task's, plus with --auxAge the weighted age loss of the second head. */
+function batchLoss(x: tf.Tensor4D, y: tf.Tensor, set: FeatureSet, idx: number[], training: boolean): tf.Scalar {
+  if (!config.auxAge) return loss(model.apply(x, { training }) as tf.Tensor, y);
+  const [pFemale, ages] = net.apply(x, { training }) as tf.Tensor[];
+  return tf.add(loss(pFemale, y), tf.mul(config.auxAge, ageLoss(ages, ageDistributions(set, idx)))) as tf.Scalar;
+}
+
+function ageLoss(pred: tf.Tensor, target: tf.Tensor): tf.Scalar {
   // Label-distribution learning: KL(target || pred) plus an L1 term on the expected age.
   const kl = tf.mean(tf.sum(tf.mul(target, tf.sub(tf.log(tf.add(target, 1e-7)), tf.log(tf.add(pred, 1e-7)))), 1));
   const expected = tf.matMul(pred, AGE_VALUES);
@@ -291,7 +311,7 @@ function originNow(runConfig: Config): RunOrigin {
 async function saveCheckpoint(state: TrainState, improved: boolean): Promise<void> {
   const tmp = `${checkpointDir}.tmp`;
   rmSync(tmp, { recursive: true, force: true });
-  await model.save(fileSystemHandler(join(tmp, 'model')));
+  await net.save(fileSystemHandler(join(tmp, 'model'))); // with --auxAge, both heads: a resume continues both
   const named = await optimizer.getWeights();
   writeFileSync(join(tmp, 'optimizer.json'), JSON.stringify(named.map((w) => ({ name: w.name, shape: w.tensor.shape }))));
   writeFileSync(join(tmp, 'optimizer.bin'), Buffer.concat(named.map((w) => Buffer.from((w.tensor.dataSync() as Float32Array).buffer))));
@@ -309,8 +329,8 @@ async function saveCheckpoint(state: TrainState, improved: boolean): Promise<voi
  */
 async function copyWeightsFrom(dir: string, trunkOnly = false): Promise<void> {
   const saved = await tf.loadLayersModel(fileSystemHandler(dir));
-  if (!trunkOnly) model.setWeights(saved.getWeights());
-  else console.log(`${name}: copied ${copyMatchingLayers(model, saved).join(', ')}; the rest start fresh`);
+  if (!trunkOnly) net.setWeights(saved.getWeights());
+  else console.log(`${name}: copied ${copyMatchingLayers(net, saved).join(', ')}; the rest start fresh`);
   saved.dispose();
 }
 
@@ -318,7 +338,8 @@ async function resumeIfPossible(): Promise<TrainState> {
   const fresh = { epoch: 0, bestScore: Infinity, bestEpoch: -1, history: [], seconds: 0 };
   if (!saved) {
     if (config.init) {
-      await copyWeightsFrom(resolve(config.init), config.initTrunk === 1);
+      // An exported net has one head: with --auxAge, copy what matches and start the age head fresh.
+      await copyWeightsFrom(resolve(config.init), config.initTrunk === 1 || config.auxAge > 0);
       console.log(`${name}: initialised from ${config.init}${config.initTrunk ? ' (trunk only)' : ''}`);
     }
     return fresh;
@@ -329,7 +350,7 @@ async function resumeIfPossible(): Promise<TrainState> {
   const bin = readFileSync(join(checkpointDir, 'optimizer.bin'));
   const values = new Float32Array(bin.buffer, bin.byteOffset, bin.byteLength / 4);
   // Adam creates its slot variables lazily: run one zero-lr step so they exist, then overwrite them.
-  optimizer.minimize(() => tf.mul(0, loss(model.apply(pixelBatch(train, [0]), { training: false }) as tf.Tensor, targets(train, [0]))) as tf.Scalar);
+  optimizer.minimize(() => tf.mul(0, batchLoss(pixelBatch(train, [0]), targets(train, [0]), train, [0], false)) as tf.Scalar);
   let offset = 0;
   await optimizer.setWeights(opt.map((w) => {
     const size = w.shape.reduce((a, b) => a * b, 1);
@@ -374,7 +395,7 @@ for (let epoch = state.epoch + 1; epoch <= config.epochs; epoch++) {
       const raw = pixelBatch(train, idx);
       const x = config.augment ? augment(raw, rand) : raw;
       const y = withTeacher(x, targets(train, idx));
-      return optimizer.minimize(() => loss(model.apply(x, { training: true }) as tf.Tensor, y), true) as tf.Scalar;
+      return optimizer.minimize(() => batchLoss(x, y, train, idx, true), true) as tf.Scalar;
     });
     const lossValue = value.dataSync()[0];
     value.dispose();

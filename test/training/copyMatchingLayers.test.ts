@@ -1,11 +1,13 @@
 /**
  * --initTrunk: the age net's trunk starts a gender net. Every conv layer must arrive intact and the
  * head, whose shape differs (117 ages vs 1 unit), must keep its own initialisation.
+ * --auxAge: the gender net trains with a second (age) head, yet the net we export and serve is
+ * the gender net alone, sharing every weight the two-head net trained.
  */
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../lib/backend.js';
-import { buildNet, copyMatchingLayers } from '../../training/models.js';
+import { buildNet, copyMatchingLayers, withAuxAgeHead } from '../../training/models.js';
 
 const spec = { size: 32, channels: 3 as const };
 const widths = [8, 16];
@@ -33,5 +35,22 @@ describe('copyMatchingLayers', () => {
     const wide = buildNet('age', spec, [16, 32], 2, 0.3, 0, 1);
     const gender = buildNet('gender', spec, widths, 2, 0.3, 0, 2);
     expect(copyMatchingLayers(gender, wide)).toEqual([]);
+  });
+});
+
+describe('withAuxAgeHead', () => {
+  it('adds an age head that shares the trunk, leaving the gender net one output', () => {
+    const gender = buildNet('gender', spec, widths, 2, 0.3, 0, 2);
+    const both = withAuxAgeHead(gender, 2);
+    expect(gender.outputs.length).toBe(1);
+    expect(both.outputs.map((o) => o.shape)).toEqual([[null, 1], [null, 117]]);
+    // Changing a trunk weight through the two-head net changes the gender net: they share it.
+    const conv = both.getLayer('b1c1_conv');
+    conv.setWeights(conv.getWeights().map((w) => tf.onesLike(w)));
+    expect(values(gender.getLayer('b1c1_conv'))).toEqual(values(conv));
+    const x = tf.randomUniform([2, 32, 32, 3], 0, 255, 'float32', 7);
+    const [pFemale, ages] = both.predict(x) as tf.Tensor[];
+    expect(Array.from(pFemale.dataSync())).toEqual(Array.from((gender.predict(x) as tf.Tensor).dataSync()));
+    expect(tf.sum(ages, 1).dataSync()[0]).toBeCloseTo(1, 5);
   });
 });
