@@ -15,13 +15,18 @@ type Head = 'gender' | 'age';
 /**
  * conv3x3 + bias + ReLU. No batch norm: on wasm its gradient (Tile-heavy) costs 40% of a
  * training step (measured 46 vs 79 images/s), and a 9-layer He-initialised net trains without it.
+ * The ReLU is the conv layer's own activation, not a layer of its own: then, while gradients are
+ * recorded, tfjs runs conv, bias and ReLU as separate ops whose gradients are computed only where
+ * needed, so the stem's gradient with respect to the image is skipped. With a separate ReLU the
+ * conv stays one fused op whose gradient always computes that too: a step took 6-16% longer
+ * (gender net, batch 64; `npx tsx bench/reluPlacement.ts`, BENCHMARKS.md). Same function:
+ * test/training/models.test.ts runs the committed models' weights through both forms.
  */
 function convBlock(x: tf.SymbolicTensor, filters: number, name: string, l2: number, seed: number, strides = 1): tf.SymbolicTensor {
-  let y = tf.layers.conv2d({
-    filters, kernelSize: 3, padding: 'same', strides, useBias: true, name: `${name}_conv`,
+  return tf.layers.conv2d({
+    filters, kernelSize: 3, padding: 'same', strides, useBias: true, activation: 'relu', name: `${name}_conv`,
     kernelInitializer: tf.initializers.heNormal({ seed }), kernelRegularizer: l2 ? tf.regularizers.l2({ l2 }) : undefined,
   }).apply(x) as tf.SymbolicTensor;
-    return tf.layers.reLU({ name: `${name}_relu` }).apply(y) as tf.SymbolicTensor;
 }
 
 function headFor(head: Head, x: tf.SymbolicTensor, seed: number): tf.SymbolicTensor {

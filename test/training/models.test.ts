@@ -4,15 +4,21 @@
  * --auxAge: the gender net trains with a second (age) head, yet the net we export and serve is
  * the gender net alone, sharing every weight the two-head net trained.
  */
+import { resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../lib/backend.js';
+import { fileSystemHandler } from '../../lib/modelIo.js';
 import { buildNet, copyMatchingLayers, withAuxAgeHead } from '../../training/models.js';
+import { registerFastConvGradients } from '../../training/wasmKernels.js';
 
 const spec = { size: 32, channels: 3 as const };
 const widths = [8, 16];
 
-beforeAll(async () => { await initBackend(); });
+beforeAll(async () => {
+  await initBackend();
+  registerFastConvGradients(); // wasm has no Conv2DBackpropFilter of its own
+});
 
 const values = (layer: tf.layers.Layer) => layer.getWeights().map((w) => Array.from(w.dataSync()));
 
@@ -52,5 +58,27 @@ describe('withAuxAgeHead', () => {
     const [pFemale, ages] = both.predict(x) as tf.Tensor[];
     expect(Array.from(pFemale.dataSync())).toEqual(Array.from((gender.predict(x) as tf.Tensor).dataSync()));
     expect(tf.sum(ages, 1).dataSync()[0]).toBeCloseTo(1, 5);
+  });
+});
+
+describe('buildNet conv blocks', () => {
+  it('compute what the committed models (separate ReLU layers) compute, from the same weights', async () => {
+    const committed = await tf.loadLayersModel(fileSystemHandler(resolve('models/gender')));
+    const rebuilt = buildNet('gender', { size: 64, channels: 3 }, [32, 64, 128, 192], 2, 0.3, 0, 1);
+    rebuilt.setWeights(committed.getWeights());
+    const x = tf.randomUniform([4, 64, 64, 3], 0, 255, 'float32', 3);
+    const diff = tf.max(tf.abs(tf.sub(committed.predict(x) as tf.Tensor, rebuilt.predict(x) as tf.Tensor))).dataSync()[0];
+    expect(diff).toBeLessThan(1e-5);
+  });
+
+  it('skip the gradient with respect to the image while training', async () => {
+    const net = buildNet('gender', spec, widths, 2, 0.3, 0, 1);
+    const x = tf.randomUniform([2, 32, 32, 3], 0, 255, 'float32', 4);
+    const y = tf.tensor2d([[1], [0]]);
+    const optimizer = tf.train.adam(1e-3);
+    const profile = await tf.profile(() => { optimizer.minimize(() => tf.losses.logLoss(y, net.apply(x, { training: true }) as tf.Tensor) as tf.Scalar); });
+    const inputGradients = profile.kernels.filter((k) => k.name === 'Conv2DBackpropInput').map((k) => k.outputShapes[0]);
+    expect(inputGradients.length).toBe(3); // one per conv but the stem
+    expect(inputGradients).not.toContainEqual([2, 32, 32, 3]);
   });
 });

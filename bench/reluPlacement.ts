@@ -1,0 +1,52 @@
+/**
+ * Training step time of our gender net with each conv's ReLU as the conv layer's activation (what
+ * training/models.ts builds) versus as a layer of its own (how the first committed models were
+ * built). Same weights and batch, alternated in one process, so the ratio holds on a noisy machine.
+ *   npx tsx bench/reluPlacement.ts [--rounds=2] [--steps=4] [--batch=64]
+ */
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../lib/backend.js';
+import { buildNet } from '../training/models.js';
+import { parseOverrides } from '../training/overrides.js';
+import { registerFastConvGradients } from '../training/wasmKernels.js';
+
+const config = parseOverrides({ rounds: 2, steps: 4, batch: 64 }, process.argv.slice(2));
+await initBackend();
+registerFastConvGradients();
+
+const spec = { size: 64, channels: 3 as const };
+const inConv = buildNet('gender', spec, [32, 64, 128, 192], 2, 0.3, 0, 1);
+
+/** The same net with separate ReLU layers: conv2d (linear) then reLU, as the committed models are. */
+function separateRelu(): tf.LayersModel {
+  const input = tf.input({ shape: [spec.size, spec.size, spec.channels] });
+  let x = inConv.getLayer('rescale').apply(input) as tf.SymbolicTensor;
+  for (const layer of inConv.layers.slice(2)) {
+    if (layer.name.endsWith('_conv')) {
+      const { filters, strides } = layer.getConfig() as { filters: number; strides: number[] };
+      const conv = tf.layers.conv2d({ filters, kernelSize: 3, padding: 'same', strides: strides as [number, number] });
+      x = tf.layers.reLU().apply(conv.apply(x)) as tf.SymbolicTensor;
+      conv.setWeights(layer.getWeights());
+    } else x = layer.apply(x) as tf.SymbolicTensor;
+  }
+  return tf.model({ inputs: input, outputs: x });
+}
+
+const separate = separateRelu();
+const x = tf.randomUniform([config.batch, spec.size, spec.size, spec.channels], 0, 255, 'float32', 1);
+const y = tf.randomUniform([config.batch, 1], 0, 1, 'float32', 2).round();
+
+function msPerStep(model: tf.LayersModel, optimizer: tf.Optimizer): number {
+  const step = () => tf.tidy(() => { optimizer.minimize(() => tf.losses.logLoss(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar); });
+  step();
+  const t0 = performance.now();
+  for (let i = 0; i < config.steps; i++) step();
+  return (performance.now() - t0) / config.steps;
+}
+
+const optimizers = [tf.train.adam(1e-3), tf.train.adam(1e-3)];
+for (let round = 1; round <= config.rounds; round++) {
+  const separateMs = msPerStep(separate, optimizers[0]);
+  const inConvMs = msPerStep(inConv, optimizers[1]);
+  console.log(`bench=relu-placement round=${round} batch=${config.batch} separate_relu_ms=${separateMs.toFixed(0)} relu_in_conv_ms=${inConvMs.toFixed(0)} ratio=${(separateMs / inConvMs).toFixed(2)}`);
+}
