@@ -324,12 +324,12 @@ async function saveCheckpoint(state: TrainState, improved: boolean): Promise<voi
 
 /**
  * Copies a saved model's weights into ours: a checkpoint, or for a fine-tune an exported model
- * (same layers). With `trunkOnly`, only layers whose name and weight shapes match are copied, so
- * one task's trunk can start the other task's net.
+ * (same layers). With `matchingOnly`, only layers whose name and weight shapes match are copied,
+ * so one task's trunk can start the other task's net, or a one-head export a two-head (--auxAge) net.
  */
-async function copyWeightsFrom(dir: string, trunkOnly = false): Promise<void> {
+async function copyWeightsFrom(dir: string, matchingOnly = false): Promise<void> {
   const saved = await tf.loadLayersModel(fileSystemHandler(dir));
-  if (!trunkOnly) net.setWeights(saved.getWeights());
+  if (!matchingOnly) net.setWeights(saved.getWeights());
   else console.log(`${name}: copied ${copyMatchingLayers(net, saved).join(', ')}; the rest start fresh`);
   saved.dispose();
 }
