@@ -17,7 +17,11 @@ registerFastConvGradients();
 const spec = { size: 64, channels: 3 as const };
 const inConv = buildNet('gender', spec, [32, 64, 128, 192], 2, 0.3, 0, 1);
 
-/** The same net with separate ReLU layers: conv2d (linear) then reLU, as the committed models are. */
+/**
+ * The same net with separate ReLU layers: conv2d (linear) then reLU, as the committed models are.
+ * Its convs are copies; the other layers (pools, head) are inConv's own, so both optimisers train
+ * the same head: harmless for timing, which is all this measures.
+ */
 function separateRelu(): tf.LayersModel {
   const input = tf.input({ shape: [spec.size, spec.size, spec.channels] });
   let x = inConv.getLayer('rescale').apply(input) as tf.SymbolicTensor;

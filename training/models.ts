@@ -93,13 +93,15 @@ function withAuxAgeHead(genderNet: tf.LayersModel, seed: number): tf.LayersModel
 }
 
 /**
- * Copies into `target` the weights of every `source` layer with the same name and weight shapes,
- * and returns the names copied: one task's trained trunk can start the other task's net, whose
- * differently shaped head keeps its fresh initialisation.
+ * Copies into `target` the weights of every `source` layer with the same name and weight shapes
+ * (only trunk layers, the convs, with `trunkOnly`) and returns the names copied: one task's
+ * trained trunk can start the other task's net, whose differently shaped head keeps its fresh
+ * initialisation.
  */
-function copyMatchingLayers(target: tf.LayersModel, source: tf.LayersModel): string[] {
+function copyMatchingLayers(target: tf.LayersModel, source: tf.LayersModel, trunkOnly = false): string[] {
   const sameShapes = (a: tf.Tensor[], b: tf.Tensor[]) => a.length === b.length && a.every((t, i) => t.shape.join() === b[i].shape.join());
   return target.layers.filter((layer) => {
+    if (trunkOnly && !isTrunkLayer(layer.name)) return false;
     const weights = source.layers.find((l) => l.name === layer.name)?.getWeights() ?? [];
     if (weights.length === 0 || !sameShapes(weights, layer.getWeights())) return false;
     layer.setWeights(weights);
@@ -107,5 +109,10 @@ function copyMatchingLayers(target: tf.LayersModel, source: tf.LayersModel): str
   }).map((layer) => layer.name);
 }
 
-export { buildNet, buildBaseline, withAuxAgeHead, copyMatchingLayers, MAX_AGE, AGE_BINS };
+/** The trunk's weighted layers are its convs (buildNet names them `<block>_conv`). */
+function isTrunkLayer(name: string): boolean {
+  return name.endsWith('_conv');
+}
+
+export { buildNet, buildBaseline, withAuxAgeHead, copyMatchingLayers, isTrunkLayer, MAX_AGE, AGE_BINS };
 export type { Head };

@@ -13,7 +13,7 @@ import { cpus } from 'node:os';
 import { initBackend } from '../lib/backend.js';
 import { fileSystemHandler } from '../lib/modelIo.js';
 import { registerFastConvGradients } from './wasmKernels.js';
-import { buildNet, buildBaseline, withAuxAgeHead, copyMatchingLayers, AGE_BINS, MAX_AGE } from './models.js';
+import { buildNet, buildBaseline, withAuxAgeHead, copyMatchingLayers, isTrunkLayer, AGE_BINS, MAX_AGE } from './models.js';
 import { loadFeatures } from './features.js';
 import type { FeatureSet } from './features.js';
 import { parseOverrides } from './overrides.js';
@@ -51,7 +51,7 @@ const defaults = {
   maxSteps: 0, // stop after this many steps (0 = no limit); for smoke tests and benches
   init: '', // warm start: an exported model folder of the same architecture (e.g. models/age) to fine-tune
   auxAge: 0, // gender only: weight of an auxiliary age head trained beside it (multi-task); the export keeps the gender head alone
-  initTrunk: 0, // 1 = take only --init's trunk (layers of the same name and shape; e.g. the age net's into a gender net); the head starts fresh
+  initTrunk: 0, // 1 = take only --init's trunk, its convs (e.g. the age net's into a gender net); the head starts fresh
   teacher: '', // knowledge distillation: an exported model folder (any width) whose outputs on the same augmented batch...
   distill: 0.5, // ...are mixed into the targets with this weight (0 = labels only, 1 = teacher only)
 };
@@ -61,7 +61,9 @@ if (config.task !== 'gender' && config.task !== 'age') throw new Error('--task m
 if (config.arch !== 'ours' && config.arch !== 'baseline') throw new Error('--arch must be ours or baseline');
 if (config.teacher && config.arch !== 'ours') throw new Error('--teacher distils into our net only');
 if (!(config.distill >= 0 && config.distill <= 1)) throw new Error('--distill must be in [0, 1]');
+if (config.initTrunk !== 0 && config.initTrunk !== 1) throw new Error('--initTrunk must be 0 or 1');
 if (config.initTrunk && !config.init) throw new Error('--initTrunk=1 needs --init');
+if (!(config.auxAge >= 0)) throw new Error('--auxAge must be >= 0');
 const task = config.task as 'gender' | 'age';
 if (config.auxAge && (task !== 'gender' || config.arch !== 'ours' || config.teacher)) throw new Error('--auxAge is for our gender net, without --teacher');
 const name = config.name || `${config.arch}-${task}`;
@@ -323,14 +325,21 @@ async function saveCheckpoint(state: TrainState, improved: boolean): Promise<voi
 }
 
 /**
- * Copies a saved model's weights into ours: a checkpoint, or for a fine-tune an exported model
- * (same layers). With `matchingOnly`, only layers whose name and weight shapes match are copied,
- * so one task's trunk can start the other task's net, or a one-head export a two-head (--auxAge) net.
+ * Copies a saved model's weights into ours: a checkpoint (every weight), or for a warm start an
+ * exported model. A warm start copies every weight too, except that with --initTrunk it takes
+ * only the trunk (one task's trunk can start the other task's net), and with --auxAge the
+ * matching layers (an export has one head; the age head starts fresh). Either way the whole trunk
+ * must arrive: a warm start from a net of other widths fails instead of quietly starting fresh.
  */
-async function copyWeightsFrom(dir: string, matchingOnly = false): Promise<void> {
+async function copyWeightsFrom(dir: string, warmStart = false): Promise<void> {
   const saved = await tf.loadLayersModel(fileSystemHandler(dir));
-  if (!matchingOnly) net.setWeights(saved.getWeights());
-  else console.log(`${name}: copied ${copyMatchingLayers(net, saved).join(', ')}; the rest start fresh`);
+  if (!warmStart || (!config.initTrunk && !config.auxAge)) net.setWeights(saved.getWeights());
+  else {
+    const copied = copyMatchingLayers(net, saved, config.initTrunk === 1);
+    const missing = net.layers.map((l) => l.name).filter((n) => isTrunkLayer(n) && !copied.includes(n));
+    if (missing.length) throw new Error(`--init=${dir} lacks trunk layers of this net's shape: ${missing.join(', ')}`);
+    console.log(`${name}: copied ${copied.join(', ')}; the rest start fresh`);
+  }
   saved.dispose();
 }
 
@@ -338,8 +347,7 @@ async function resumeIfPossible(): Promise<TrainState> {
   const fresh = { epoch: 0, bestScore: Infinity, bestEpoch: -1, history: [], seconds: 0 };
   if (!saved) {
     if (config.init) {
-      // An exported net has one head: with --auxAge, copy what matches and start the age head fresh.
-      await copyWeightsFrom(resolve(config.init), config.initTrunk === 1 || config.auxAge > 0);
+      await copyWeightsFrom(resolve(config.init), true);
       console.log(`${name}: initialised from ${config.init}${config.initTrunk ? ' (trunk only)' : ''}`);
     }
     return fresh;

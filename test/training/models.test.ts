@@ -4,11 +4,9 @@
  * --auxAge: the gender net trains with a second (age) head, yet the net we export and serve is
  * the gender net alone, sharing every weight the two-head net trained.
  */
-import { resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../lib/backend.js';
-import { fileSystemHandler } from '../../lib/modelIo.js';
 import { buildNet, copyMatchingLayers, withAuxAgeHead } from '../../training/models.js';
 import { registerFastConvGradients } from '../../training/wasmKernels.js';
 
@@ -37,6 +35,15 @@ describe('copyMatchingLayers', () => {
     expect(values(gender.getLayer('p_female'))).toEqual(headBefore);
   });
 
+  it('copies only the convs with trunkOnly, even from a net of the same task', () => {
+    const source = buildNet('gender', spec, widths, 2, 0.3, 0, 1);
+    const target = buildNet('gender', spec, widths, 2, 0.3, 0, 2);
+    const headBefore = values(target.getLayer('p_female'));
+    expect(copyMatchingLayers(target, source, true)).toEqual(target.layers.filter((l) => l.name.endsWith('_conv')).map((l) => l.name));
+    expect(values(target.getLayer('p_female'))).toEqual(headBefore);
+    expect(copyMatchingLayers(target, source)).toContain('p_female');
+  });
+
   it('copies nothing from a net of other widths', () => {
     const wide = buildNet('age', spec, [16, 32], 2, 0.3, 0, 1);
     const gender = buildNet('gender', spec, widths, 2, 0.3, 0, 2);
@@ -50,10 +57,9 @@ describe('withAuxAgeHead', () => {
     const both = withAuxAgeHead(gender, 2);
     expect(gender.outputs.length).toBe(1);
     expect(both.outputs.map((o) => o.shape)).toEqual([[null, 1], [null, 117]]);
-    // Changing a trunk weight through the two-head net changes the gender net: they share it.
-    const conv = both.getLayer('b1c1_conv');
-    conv.setWeights(conv.getWeights().map((w) => tf.onesLike(w)));
-    expect(values(gender.getLayer('b1c1_conv'))).toEqual(values(conv));
+    // Every layer of the gender net is a layer of the two-head net, so training one trains the other.
+    for (const layer of gender.layers) expect(both.getLayer(layer.name)).toBe(layer);
+    expect(both.layers.length).toBe(gender.layers.length + 1);
     const x = tf.randomUniform([2, 32, 32, 3], 0, 255, 'float32', 7);
     const [pFemale, ages] = both.predict(x) as tf.Tensor[];
     expect(Array.from(pFemale.dataSync())).toEqual(Array.from((gender.predict(x) as tf.Tensor).dataSync()));
@@ -62,13 +68,25 @@ describe('withAuxAgeHead', () => {
 });
 
 describe('buildNet conv blocks', () => {
-  it('compute what the committed models (separate ReLU layers) compute, from the same weights', async () => {
-    const committed = await tf.loadLayersModel(fileSystemHandler(resolve('models/gender')));
-    const rebuilt = buildNet('gender', { size: 64, channels: 3 }, [32, 64, 128, 192], 2, 0.3, 0, 1);
-    rebuilt.setWeights(committed.getWeights());
-    const x = tf.randomUniform([4, 64, 64, 3], 0, 255, 'float32', 3);
-    const diff = tf.max(tf.abs(tf.sub(committed.predict(x) as tf.Tensor, rebuilt.predict(x) as tf.Tensor))).dataSync()[0];
-    expect(diff).toBeLessThan(1e-5);
+  it('compute what the same weights compute with separate ReLU layers (the committed models\' form)', () => {
+    const net = buildNet('age', spec, widths, 2, 0.3, 0, 5);
+    // The old form, layer by layer: conv2d (linear) then reLU, sharing net's other layers.
+    const input = tf.input({ shape: [spec.size, spec.size, spec.channels] });
+    let y = input as tf.SymbolicTensor;
+    for (const layer of net.layers.slice(1)) {
+      if (!layer.name.endsWith('_conv')) { y = layer.apply(y) as tf.SymbolicTensor; continue; }
+      const { filters, strides } = layer.getConfig() as { filters: number; strides: [number, number] };
+      const conv = tf.layers.conv2d({ filters, kernelSize: 3, padding: 'same', strides });
+      y = tf.layers.reLU().apply(conv.apply(y)) as tf.SymbolicTensor;
+      conv.setWeights(layer.getWeights());
+    }
+    const separate = tf.model({ inputs: input, outputs: y });
+    expect(separate.layers.filter((l) => l.getClassName() === 'ReLU').length).toBe(4);
+    const x = tf.randomUniform([4, 32, 32, 3], 0, 255, 'float32', 3);
+    const a = net.predict(x) as tf.Tensor;
+    const diff = tf.max(tf.abs(tf.sub(a, separate.predict(x) as tf.Tensor))).dataSync()[0];
+    expect(tf.max(a).dataSync()[0]).toBeLessThan(0.5); // a spread distribution, not one saturated bin
+    expect(diff).toBeLessThan(1e-6);
   });
 
   it('skip the gradient with respect to the image while training', async () => {
