@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../lib/backend.js';
-import { buildNet } from '../training/models.js';
+import { buildNet, withSeparateRelu } from '../training/models.js';
 import { parseOverrides } from '../training/overrides.js';
 import { registerFastConvGradients } from '../training/wasmKernels.js';
 
@@ -17,26 +17,9 @@ registerFastConvGradients();
 const spec = { size: 64, channels: 3 as const };
 const inConv = buildNet('gender', spec, [32, 64, 128, 192], 2, 0.3, 0, 1);
 
-/**
- * The same net with separate ReLU layers: conv2d (linear) then reLU, as the committed models are.
- * Its convs are copies; the other layers (pools, head) are inConv's own, so both optimisers train
- * the same head: harmless for timing, which is all this measures.
- */
-function separateRelu(): tf.LayersModel {
-  const input = tf.input({ shape: [spec.size, spec.size, spec.channels] });
-  let x = inConv.getLayer('rescale').apply(input) as tf.SymbolicTensor;
-  for (const layer of inConv.layers.slice(2)) {
-    if (layer.name.endsWith('_conv')) {
-      const { filters, strides } = layer.getConfig() as { filters: number; strides: number[] };
-      const conv = tf.layers.conv2d({ filters, kernelSize: 3, padding: 'same', strides: strides as [number, number] });
-      x = tf.layers.reLU().apply(conv.apply(x)) as tf.SymbolicTensor;
-      conv.setWeights(layer.getWeights());
-    } else x = layer.apply(x) as tf.SymbolicTensor;
-  }
-  return tf.model({ inputs: input, outputs: x });
-}
-
-const separate = separateRelu();
+// Its convs are copies; the other layers (pools, head) are inConv's own, so both optimisers train
+// the same head: harmless for timing, which is all this measures.
+const separate = withSeparateRelu(inConv);
 const x = tf.randomUniform([config.batch, spec.size, spec.size, spec.channels], 0, 255, 'float32', 1);
 const y = tf.randomUniform([config.batch, 1], 0, 1, 'float32', 2).round();
 

@@ -7,6 +7,7 @@
 import { basename, resolve } from 'node:path';
 import { initBackend } from '../lib/backend.js';
 import { loadAgeModel, loadGenderModel, summariseAgeDistribution } from '../lib/models.js';
+import type { InputSpec } from '../lib/preprocess.js';
 import { facesOf, loadFeatures } from './features.js';
 import { mean } from './metrics.js';
 import { parseOverrides } from './overrides.js';
@@ -18,13 +19,13 @@ if (dirs.length < 2 || dirs.length > 6) throw new Error('--models needs 2 to 6 c
 await initBackend();
 
 /** Per net, one output per val face: the raw logit of P(female), or the age distribution. */
-async function outputsOf(dir: string): Promise<{ spec: { size: number; channels: 1 | 3 }; out: (n: number, faces: Uint8Array[]) => (number | Float32Array)[] }> {
+async function outputsOf(dir: string): Promise<{ spec: InputSpec; out: (faces: Uint8Array[]) => (number | Float32Array)[] }> {
   if (config.task === 'gender') {
     const m = await loadGenderModel({ modelDir: dir });
-    return { spec: m.manifest.spec, out: (_, faces) => Array.from(m.probabilities(faces, 1), (p) => Math.log(p / (1 - p))) };
+    return { spec: m.manifest.spec, out: (faces) => Array.from(m.probabilities(faces, 1), (p) => Math.log(p / (1 - p))) };
   }
   const m = await loadAgeModel({ modelDir: dir });
-  return { spec: m.manifest.spec, out: (_, faces) => m.distributions(faces) };
+  return { spec: m.manifest.spec, out: (faces) => m.distributions(faces) };
 }
 
 const nets = await Promise.all(dirs.map(outputsOf));
@@ -33,7 +34,7 @@ const val = await loadFeatures(nets[0].spec, 'val');
 const faces = facesOf(val);
 const outputs = nets.map((net) => {
   const all: (number | Float32Array)[] = [];
-  for (let s = 0; s < faces.length; s += 256) all.push(...net.out(s, faces.slice(s, s + 256)));
+  for (let s = 0; s < faces.length; s += 256) all.push(...net.out(faces.slice(s, s + 256)));
   return all;
 });
 

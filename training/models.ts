@@ -20,7 +20,7 @@ type Head = 'gender' | 'age';
  * needed, so the stem's gradient with respect to the image is skipped. With a separate ReLU the
  * conv stays one fused op whose gradient always computes that too: a step took 6-16% longer
  * (gender net, batch 64; `npx tsx bench/reluPlacement.ts`, BENCHMARKS.md). Same function:
- * test/training/models.test.ts runs the committed models' weights through both forms.
+ * test/training/models.test.ts runs the same weights through both forms (`withSeparateRelu`).
  */
 function convBlock(x: tf.SymbolicTensor, filters: number, name: string, l2: number, seed: number, strides = 1): tf.SymbolicTensor {
   return tf.layers.conv2d({
@@ -109,10 +109,29 @@ function copyMatchingLayers(target: tf.LayersModel, source: tf.LayersModel, trun
   }).map((layer) => layer.name);
 }
 
+/**
+ * `net` in the form the committed models were built in: each conv linear, then a ReLU layer of
+ * its own. The convs are new layers holding copies of net's conv weights; every other layer (pools,
+ * head) is net's own, shared. For the test that both forms compute the same function and the bench
+ * of their training speed; training builds only the fused form.
+ */
+function withSeparateRelu(net: tf.LayersModel): tf.LayersModel {
+  const input = tf.input({ shape: net.inputs[0].shape.slice(1) as number[] });
+  let x = input as tf.SymbolicTensor;
+  for (const layer of net.layers.slice(1)) {
+    if (!isTrunkLayer(layer.name)) { x = layer.apply(x) as tf.SymbolicTensor; continue; }
+    const { filters, strides } = layer.getConfig() as { filters: number; strides: [number, number] };
+    const conv = tf.layers.conv2d({ filters, kernelSize: 3, padding: 'same', strides });
+    x = tf.layers.reLU().apply(conv.apply(x)) as tf.SymbolicTensor;
+    conv.setWeights(layer.getWeights());
+  }
+  return tf.model({ inputs: input, outputs: x });
+}
+
 /** The trunk's weighted layers are its convs (buildNet names them `<block>_conv`). */
 function isTrunkLayer(name: string): boolean {
   return name.endsWith('_conv');
 }
 
-export { buildNet, buildBaseline, withAuxAgeHead, copyMatchingLayers, isTrunkLayer, MAX_AGE, AGE_BINS };
+export { buildNet, buildBaseline, withAuxAgeHead, withSeparateRelu, copyMatchingLayers, isTrunkLayer, MAX_AGE, AGE_BINS };
 export type { Head };

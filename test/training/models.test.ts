@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../lib/backend.js';
-import { buildNet, copyMatchingLayers, withAuxAgeHead } from '../../training/models.js';
+import { buildNet, copyMatchingLayers, withAuxAgeHead, withSeparateRelu } from '../../training/models.js';
 import { registerFastConvGradients } from '../../training/wasmKernels.js';
 
 const spec = { size: 32, channels: 3 as const };
@@ -70,17 +70,7 @@ describe('withAuxAgeHead', () => {
 describe('buildNet conv blocks', () => {
   it('compute what the same weights compute with separate ReLU layers (the committed models\' form)', () => {
     const net = buildNet('age', spec, widths, 2, 0.3, 0, 5);
-    // The old form, layer by layer: conv2d (linear) then reLU, sharing net's other layers.
-    const input = tf.input({ shape: [spec.size, spec.size, spec.channels] });
-    let y = input as tf.SymbolicTensor;
-    for (const layer of net.layers.slice(1)) {
-      if (!layer.name.endsWith('_conv')) { y = layer.apply(y) as tf.SymbolicTensor; continue; }
-      const { filters, strides } = layer.getConfig() as { filters: number; strides: [number, number] };
-      const conv = tf.layers.conv2d({ filters, kernelSize: 3, padding: 'same', strides });
-      y = tf.layers.reLU().apply(conv.apply(y)) as tf.SymbolicTensor;
-      conv.setWeights(layer.getWeights());
-    }
-    const separate = tf.model({ inputs: input, outputs: y });
+    const separate = withSeparateRelu(net);
     expect(separate.layers.filter((l) => l.getClassName() === 'ReLU').length).toBe(4);
     const x = tf.randomUniform([4, 32, 32, 3], 0, 255, 'float32', 3);
     const a = net.predict(x) as tf.Tensor;
