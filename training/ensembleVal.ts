@@ -1,57 +1,85 @@
 /**
- * Would averaging several trained nets of one task pay for the extra inference? Scores every
- * non-empty subset of the given export folders on `val` (never `test`): gender accuracy from the
- * mean logit, age MAE from the median of the mean distribution (the served estimate).
+ * Would averaging several trained nets of one task pay? Scores every non-empty subset of the given
+ * export folders on `val` (never `test`): gender accuracy from the mean logit, age MAE from the
+ * median of the mean distribution (the served estimate).
+ *   --combine=outputs (default): average the nets' outputs; costs one inference per net.
+ *   --combine=weights: average the nets' weights into one net (a "model soup"); free at inference,
+ *     but only meaningful for nets of one architecture that share an ancestor (warm restarts).
  *   npx tsx training/ensembleVal.ts --task=gender --models=.cache/runs/gender-ft8,.cache/runs/gender-fromage
  */
-import { basename, resolve } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { readFileSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
 import { initBackend } from '../lib/backend.js';
-import { loadAgeModel, loadGenderModel, summariseAgeDistribution } from '../lib/models.js';
+import { AgeModel, GenderModel, loadAgeModel, loadGenderModel, summariseAgeDistribution } from '../lib/models.js';
+import { fileSystemHandler } from '../lib/modelIo.js';
 import type { InputSpec } from '../lib/preprocess.js';
 import { facesOf, loadFeatures } from './features.js';
 import { mean } from './metrics.js';
 import { parseOverrides } from './overrides.js';
 
-const config = parseOverrides({ task: 'gender', models: '' }, process.argv.slice(2));
+const config = parseOverrides({ task: 'gender', models: '', combine: 'outputs' }, process.argv.slice(2));
 if (config.task !== 'gender' && config.task !== 'age') throw new Error('--task must be gender or age');
+if (config.combine !== 'outputs' && config.combine !== 'weights') throw new Error('--combine must be outputs or weights');
 const dirs = config.models.split(',').filter(Boolean).map((d) => resolve(d));
 if (dirs.length < 2 || dirs.length > 6) throw new Error('--models needs 2 to 6 comma-separated export folders');
 await initBackend();
 
-/** Per net, one output per val face: the raw logit of P(female), or the age distribution. */
-async function outputsOf(dir: string): Promise<{ spec: InputSpec; out: (faces: Uint8Array[]) => (number | Float32Array)[] }> {
-  if (config.task === 'gender') {
-    const m = await loadGenderModel({ modelDir: dir });
-    return { spec: m.manifest.spec, out: (faces) => Array.from(m.probabilities(faces, 1), (p) => Math.log(p / (1 - p))) };
+type Output = number | Float32Array;
+interface Net { spec: InputSpec; out: (faces: Uint8Array[]) => Output[] }
+
+/** One output per face: the raw logit of P(female) (temperature 1), or the age distribution. */
+function netOf(model: GenderModel | AgeModel): Net {
+  if (model instanceof GenderModel) {
+    return { spec: model.manifest.spec, out: (faces) => Array.from(model.probabilities(faces, 1), (p) => Math.log(p / (1 - p))) };
   }
-  const m = await loadAgeModel({ modelDir: dir });
-  return { spec: m.manifest.spec, out: (faces) => m.distributions(faces) };
+  return { spec: model.manifest.spec, out: (faces) => model.distributions(faces) };
 }
 
-const nets = await Promise.all(dirs.map(outputsOf));
+const load = (dir: string) => (config.task === 'gender' ? loadGenderModel({ modelDir: dir }) : loadAgeModel({ modelDir: dir }));
+const nets = (await Promise.all(dirs.map(load))).map(netOf);
 if (nets.some((n) => JSON.stringify(n.spec) !== JSON.stringify(nets[0].spec))) throw new Error('the nets take different inputs');
 const val = await loadFeatures(nets[0].spec, 'val');
 const faces = facesOf(val);
-const outputs = nets.map((net) => {
-  const all: (number | Float32Array)[] = [];
+
+function outputsOf(net: Net): Output[] {
+  const all: Output[] = [];
   for (let s = 0; s < faces.length; s += 256) all.push(...net.out(faces.slice(s, s + 256)));
   return all;
-});
+}
 
-function score(members: number[]): number {
+function scoreOutputs(perNet: Output[][]): number {
   return mean(faces.map((_, i) => {
     if (config.task === 'gender') {
-      const logit = mean(members.map((m) => outputs[m][i] as number));
+      const logit = mean(perNet.map((o) => o[i] as number));
       return (logit >= 0) === (val.females[i] === 1) ? 100 : 0;
     }
-    const first = outputs[members[0]][i] as Float32Array;
-    const avg = first.map((_, k) => mean(members.map((m) => (outputs[m][i] as Float32Array)[k])));
+    const first = perNet[0][i] as Float32Array;
+    const avg = first.map((_, k) => mean(perNet.map((o) => (o[i] as Float32Array)[k])));
     return Math.abs(summariseAgeDistribution(avg, 0.8, 1).value - val.ages[i]);
   }));
+}
+
+const outputs = nets.map(outputsOf);
+const rawWeights = config.combine === 'weights' ? await Promise.all(dirs.map(async (d) => (await tf.loadLayersModel(fileSystemHandler(d))).getWeights())) : [];
+if (rawWeights.some((w) => w.length !== rawWeights[0].length || w.some((t, k) => !t.shape.every((n, j) => n === rawWeights[0][k].shape[j])))) {
+  throw new Error('--combine=weights needs nets of one architecture');
+}
+/** A scratch net that receives each subset's averaged weights (built from the first folder). */
+const soup = config.combine === 'weights' ? await tf.loadLayersModel(fileSystemHandler(dirs[0])) : undefined;
+const soupManifest = JSON.parse(readFileSync(join(dirs[0], 'manifest.json'), 'utf8'));
+
+function score(members: number[]): number {
+  if (!soup || members.length === 1) return scoreOutputs(members.map((m) => outputs[m]));
+  const averaged = tf.tidy(() => rawWeights[0].map((_, k) => tf.div(tf.addN(members.map((m) => rawWeights[m][k])), members.length)));
+  soup.setWeights(averaged);
+  tf.dispose(averaged);
+  const model = config.task === 'gender' ? new GenderModel(soup, soupManifest) : new AgeModel(soup, soupManifest);
+  return scoreOutputs([outputsOf(netOf(model))]);
 }
 
 for (let mask = 1; mask < 1 << dirs.length; mask++) {
   const members = dirs.map((_, j) => j).filter((j) => mask & (1 << j));
   const figure = config.task === 'gender' ? `acc=${score(members).toFixed(2)}%` : `mae=${score(members).toFixed(3)}`;
-  console.log(`ensemble task=${config.task} split=val n=${faces.length} members=${members.map((j) => basename(dirs[j])).join('+')} ${figure}`);
+  console.log(`ensemble task=${config.task} combine=${config.combine} split=val n=${faces.length} members=${members.map((j) => basename(dirs[j])).join('+')} ${figure}`);
 }

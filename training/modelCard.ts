@@ -184,7 +184,9 @@ ${bandTable(m)}
   shipped net) 5.535 against 5.530 for ft8d alone (and ft8b+ft8c 5.568 against 5.569). A second gender lineage, the net started from the age net's
   trunk (\`npm run train -- --task=gender --init=.cache/runs/age-ft8c --initTrunk=1 --epochs=8
   --lr=1e-3\`), reached 90.90% alone and 91.32% averaged with the shipped gender net (91.32%
-  alone): not worth a second net's inference time.
+  alone): not worth a second net's inference time. Averaging the *weights* of a net and its
+  warm restart (a "soup", free at inference; \`--combine=weights\`) does not help either: gender
+  ft8+ft8b 91.20% (ft8 alone 91.32%), age ft8c+ft8d 5.542 (ft8d alone 5.530).
 - **Test-time flip** (measured on the 12-epoch models): val gender 90.61% -> 90.35%, age MAE
   6.456 -> 6.351. Not enabled: it doubles inference time for a 0.1-year gain.
 - **Serving crops** follow the training chips: BlazeFace keypoints give a crop with mean IoU
