@@ -118,7 +118,7 @@ class AgeModel {
   /**
    * Estimates with a central interval at `level` (default: the calibrated level, e.g. 0.8). Other
    * levels reuse the stretch fitted for the calibrated one; on val (detected faces) the 0.8/0.95/
-   * 0.97/0.98/0.99 ranges covered 79.8/93.6/96.7/97.5/98.3% of true ages (training/tuneVerify.ts).
+   * 0.97/0.98/0.99 ranges covered 79.2/93.8/96.2/97.3/98.4% of true ages (training/tuneVerify.ts).
    */
   predict(faces: Uint8Array[], level = this.manifest.calibration?.intervalLevel ?? 0.8): AgeEstimate[] {
     const scale = this.manifest.calibration?.intervalScale ?? 1;
@@ -130,7 +130,7 @@ class AgeModel {
 
 /**
  * Point estimate = the distribution's median: it minimises the expected absolute error, and on
- * val it gave MAE 5.530 against 5.571 for the expectation (training/ageSummaryChoice.ts). Interval = the central `level`
+ * val it gave MAE 5.520 against 5.558 for the expectation (training/ageSummaryChoice.ts). Interval = the central `level`
  * interval, stretched about the median by `scale` (fitted on val so coverage matches `level`).
  */
 function summariseAgeDistribution(p: Float32Array, level: number, scale: number): AgeEstimate {
