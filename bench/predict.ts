@@ -15,14 +15,16 @@ await initBackend();
 const modelDir = getConfig().modelDir;
 const age = await loadAgeModel({ modelDir: join(modelDir, 'age') });
 const gender = await loadGenderModel({ modelDir: join(modelDir, 'gender') });
-const { size, channels } = age.manifest.spec;
-const face = new Uint8Array(size * size * channels).map((_, i) => (i * 37) % 256);
+// Each model gets an input of its own spec: the two may take different sizes.
+const faceFor = ({ size, channels }: { size: number; channels: number }) => new Uint8Array(size * size * channels).map((_, i) => (i * 37) % 256);
+const ageFace = faceFor(age.manifest.spec);
+const genderFace = faceFor(gender.manifest.spec);
 
 const times: number[] = [];
 for (let i = 0; i < config.warmup + config.n; i++) {
   const t0 = performance.now();
-  age.predict([face]);
-  gender.predict([face]);
+  age.predict([ageFace]);
+  gender.predict([genderFace]);
   if (i >= config.warmup) times.push(performance.now() - t0);
 }
 const q = (p: number) => quantile(times, p).toFixed(2);

@@ -17,10 +17,9 @@ const models = {
   age: await loadAgeModel({ modelDir: join(modelDir, 'age') }),
   gender: await loadGenderModel({ modelDir: join(modelDir, 'gender') }),
 };
-const { size, channels } = models.age.manifest.spec;
-const face = new Uint8Array(size * size * channels).map((_, i) => (i * 37) % 256);
-
 for (const [name, model] of Object.entries(models)) {
+  const { size, channels } = model.manifest.spec; // the two models may take different sizes
+  const face = new Uint8Array(size * size * channels).map((_, i) => (i * 37) % 256);
   for (let i = 0; i < 30; i++) model.predict([face]); // warm-up: XNNPACK operator set-up
   const perKernel = new Map<string, number>();
   for (let r = 0; r < config.n; r++) {

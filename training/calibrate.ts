@@ -8,7 +8,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { initBackend } from '../lib/backend.js';
 import { loadAgeModel, loadGenderModel, summariseAgeDistribution } from '../lib/models.js';
-import { facesOf, loadFeatures } from './features.js';
+import { facesOf, loadFeaturePair } from './features.js';
 import { stretchCovering, stretchNeeded } from './metrics.js';
 import { parseOverrides } from './overrides.js';
 
@@ -18,8 +18,10 @@ const modelDir = resolve(config.models);
 await initBackend();
 const gender = await loadGenderModel({ modelDir: join(modelDir, 'gender') });
 const age = await loadAgeModel({ modelDir: join(modelDir, 'age') });
-const val = await loadFeatures(gender.manifest.spec, 'val');
+const pair = await loadFeaturePair(gender.manifest.spec, age.manifest.spec, 'val');
+const val = pair.gender; // labels: the same faces, in the same order, in both sets
 const faces = facesOf(val);
+const ageFaces = facesOf(pair.age);
 
 // --- gender: temperature scaling -------------------------------------------------------------
 const rawP: number[] = [];
@@ -42,7 +44,7 @@ console.log(`gender temperature ${temperature} (val log loss ${logLoss(1).toFixe
 // --- age: interval stretch so that `level` of val ages are covered -----------------------------
 const ratios: number[] = [];
 for (let s = 0; s < faces.length; s += 256) {
-  age.distributions(faces.slice(s, s + 256)).forEach((p, k) => {
+  age.distributions(ageFaces.slice(s, s + 256)).forEach((p, k) => {
     const i = s + k;
     ratios.push(stretchNeeded(summariseAgeDistribution(p, config.level, 1), val.ages[i]));
   });

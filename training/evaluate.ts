@@ -15,7 +15,7 @@ import { loadAgeModel, loadGenderModel } from '../lib/models.js';
 import { createAnalyzer, modelVersionOf } from '../lib/analyzer.js';
 import { loadConfig } from '../lib/config.js';
 import { AppError } from '../lib/errors.js';
-import { facesOf, loadFeatures } from './features.js';
+import { facesOf, loadFeaturePair, loadFeatures } from './features.js';
 import { RACE_NAMES } from './data.js';
 import { parseOverrides } from './overrides.js';
 import { AGE_BANDS, accuracy, ageStats, expectedCalibrationError, pick, reliability, rocAuc, where } from './metrics.js';
@@ -38,19 +38,20 @@ const modelDir = resolve(config.models);
 await initBackend();
 const genderModel = await loadGenderModel({ modelDir: join(modelDir, 'gender') });
 const ageModel = await loadAgeModel({ modelDir: join(modelDir, 'age') });
-const test = await loadFeatures(genderModel.manifest.spec, 'test');
+const pair = await loadFeaturePair(genderModel.manifest.spec, ageModel.manifest.spec, 'test');
+const test = pair.gender; // labels: the same faces, in the same order, in both sets
 const n = test.ages.length;
 
 const faces = facesOf(test);
+const ageFaces = facesOf(pair.age);
 const t0 = performance.now();
 const pFemale = new Float32Array(n);
 const agePred = new Float32Array(n);
 const ageLow = new Float32Array(n);
 const ageHigh = new Float32Array(n);
 for (let s = 0; s < n; s += 128) {
-  const batch = faces.slice(s, s + 128);
-  pFemale.set(genderModel.probabilities(batch), s);
-  ageModel.predict(batch).forEach((a, k) => { agePred[s + k] = a.value; ageLow[s + k] = a.low; ageHigh[s + k] = a.high; });
+  pFemale.set(genderModel.probabilities(faces.slice(s, s + 128)), s);
+  ageModel.predict(ageFaces.slice(s, s + 128)).forEach((a, k) => { agePred[s + k] = a.value; ageLow[s + k] = a.low; ageHigh[s + k] = a.high; });
 }
 console.log(`predicted ${n} test faces in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 

@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { decodeLimitsFrom, loadConfig } from '../lib/config.js';
 import { decodeImage } from '../lib/imageDecode.js';
-import { toModelInput } from '../lib/preprocess.js';
+import { sameSpec, toModelInput } from '../lib/preprocess.js';
 import type { InputSpec } from '../lib/preprocess.js';
 import { DEFAULT_DATA_DIR, FEATURE_DIR } from './config.js';
 import { loadRows, SPLITS } from './data.js';
@@ -72,6 +72,19 @@ async function loadFeatures(spec: InputSpec, split: Split, root = FEATURE_DIR): 
   };
 }
 
+/**
+ * One split's features for both models, which may take different inputs (e.g. gender at 80x80,
+ * age at 64x64): the same faces in the same order, checked, so labels can come from either set.
+ */
+async function loadFeaturePair(genderSpec: InputSpec, ageSpec: InputSpec, split: Split, root = FEATURE_DIR): Promise<{ gender: FeatureSet; age: FeatureSet }> {
+  const gender = await loadFeatures(genderSpec, split, root);
+  const age = sameSpec(genderSpec, ageSpec) ? gender : await loadFeatures(ageSpec, split, root);
+  if (age.files.length !== gender.files.length || age.files.some((f, i) => f !== gender.files[i])) {
+    throw new Error(`the ${split} features of ${specDir(genderSpec, root)} and ${specDir(ageSpec, root)} hold different faces: re-run ${extractCommand(ageSpec)}`);
+  }
+  return { gender, age };
+}
+
 /** One view per face into the set's pixel buffer (no copies), in set order. */
 function facesOf(set: FeatureSet): Uint8Array[] {
   const per = set.spec.size * set.spec.size * set.spec.channels;
@@ -130,5 +143,5 @@ if (import.meta.url === pathToFileURL(process.argv[1]).href) {
   await extract(spec, data);
 }
 
-export { loadFeatures, facesOf, extract, specDir, featureOptions };
+export { loadFeatures, loadFeaturePair, facesOf, extract, specDir, featureOptions };
 export type { FeatureSet };

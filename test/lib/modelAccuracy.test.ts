@@ -40,9 +40,9 @@ describe('committed models', () => {
   });
 
   it('do not leak tensors when predicting', () => {
-    const face = new Uint8Array(gender.manifest.spec.size ** 2 * gender.manifest.spec.channels).fill(100);
+    const faceFor = (m: GenderModel | AgeModel) => new Uint8Array(m.manifest.spec.size ** 2 * m.manifest.spec.channels).fill(100);
     const before = tf.memory().numTensors;
-    for (let i = 0; i < 5; i++) { gender.predict([face, face]); age.predict([face]); }
+    for (let i = 0; i < 5; i++) { gender.predict([faceFor(gender), faceFor(gender)]); age.predict([faceFor(age)]); }
     expect(tf.memory().numTensors).toBe(before);
   });
 

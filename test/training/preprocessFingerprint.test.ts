@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeImage } from '../../lib/imageDecode.js';
 import { toModelInput } from '../../lib/preprocess.js';
 import type { InputSpec } from '../../lib/preprocess.js';
-import { extract, loadFeatures, specDir } from '../../training/features.js';
+import { extract, loadFeaturePair, loadFeatures, specDir } from '../../training/features.js';
 import {
   computeFingerprint, preprocessFingerprint, probeImages, probePixels, PROBE_HEIGHT, PROBE_WIDTH,
 } from '../../training/preprocessFingerprint.js';
@@ -95,6 +95,20 @@ describe('feature cache and the fingerprint', () => {
     expect(train.files).toEqual(['25_1_2_a.jpg', '40_0_0_b.jpg']);
     const served = toModelInput(await decodeImage(readFileSync(join(data, 'utkface', '40_0_0_b.jpg')), LIMITS), undefined, spec);
     expect(Buffer.from(train.pixels.subarray(16 * 16 * 3)).equals(Buffer.from(served))).toBe(true);
+  });
+
+  it('pairs the features of two input sizes for the same faces, and refuses sets of different faces', async () => {
+    const small: InputSpec = { size: 12, channels: 3 };
+    await extract(small, data, root);
+    const pair = await loadFeaturePair(spec, small, 'train', root);
+    expect(pair.gender.files).toEqual(pair.age.files);
+    expect([pair.gender.pixels.length, pair.age.pixels.length]).toEqual([2 * 16 * 16 * 3, 2 * 12 * 12 * 3]);
+    const same = await loadFeaturePair(spec, spec, 'train', root);
+    expect(same.age).toBe(same.gender);
+    const smallMeta = join(specDir(small, root), 'train.json');
+    const meta = JSON.parse(readFileSync(smallMeta, 'utf8'));
+    writeFileSync(smallMeta, JSON.stringify({ ...meta, files: [...meta.files].reverse() }));
+    await expect(loadFeaturePair(spec, small, 'train', root)).rejects.toThrow(/train features of .*16x3 and .*12x3 hold different faces/);
   });
 
   it('refuses a cache made by other preprocessing, naming the command that remakes it', async () => {
