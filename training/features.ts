@@ -59,6 +59,9 @@ function staleReason(meta: { preprocessFingerprint?: unknown }, current: string)
 /** Reads one split's cached features; refuses a cache made by other preprocessing than this checkout's. */
 async function loadFeatures(spec: InputSpec, split: Split, root = FEATURE_DIR): Promise<FeatureSet> {
   const dir = specDir(spec, root);
+  if (!existsSync(join(dir, `${split}.json`))) {
+    throw new Error(`no ${spec.size}x${spec.size}x${spec.channels} features cached for ${split} in ${dir}: run ${extractCommand(spec)}`);
+  }
   const meta = JSON.parse(readFileSync(join(dir, `${split}.json`), 'utf8'));
   const stale = staleReason(meta, await preprocessFingerprint());
   if (stale) {

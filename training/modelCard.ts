@@ -63,6 +63,11 @@ function verifySection(): string {
   return `Measured by \`npx tsx training/verifyEval.ts\` (full tables in \`verify-metrics.json\`). ${verifyTables(JSON.parse(readFileSync(path, 'utf8')))}`;
 }
 
+/** The extraction command of each input the two models take (one when they share it). */
+function featureCommands(...specs: { size: number; channels: number }[]): string {
+  return [...new Set(specs.map((s) => `\`npm run features -- --size=${s.size} --channels=${s.channels}\``))].join(' and ');
+}
+
 function modelCard(m: Figures): string {
   const g = m.models.gender;
   const a = m.models.age;
@@ -105,7 +110,7 @@ stage: its own, in the table) with a one-epoch warm-up and cosine decay, augment
 rotation, brightness +-20, contrast 0.8-1.2). Machine: 2-core VMs (the CPU of each stage is in
 the table; this card was computed on ${m.machine.cpu}), one core per model (both trained at
 once), Node ${m.machine.node}, tfjs wasm with
-our fast conv-gradient kernels (\`training/wasmKernels.ts\`). Features: \`npm run features\`;
+our fast conv-gradient kernels (\`training/wasmKernels.ts\`). Features: ${featureCommands(g.spec, a.spec)};
 calibration: \`npm run calibrate\`; this card: \`npm run evaluate\`. In a command,
 \`--name\` and \`--out\` only choose the checkpoint and export folders; an export elsewhere was
 copied into \`models/<task>/\`.
