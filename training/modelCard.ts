@@ -63,6 +63,13 @@ function verifySection(): string {
   return `Measured by \`npx tsx training/verifyEval.ts\` (full tables in \`verify-metrics.json\`). ${verifyTables(JSON.parse(readFileSync(path, 'utf8')))}`;
 }
 
+/** The models' inputs in a few words: "64x64 RGB", or "gender 80x80, age 64x64 RGB". */
+function inputsLabel(g: { size: number; channels: number }, a: { size: number; channels: number }): string {
+  const colour = (s: { channels: number }) => (s.channels === 3 ? 'RGB' : 'grey');
+  if (g.size === a.size && g.channels === a.channels) return `${g.size}x${g.size} ${colour(g)}`;
+  return `gender ${g.size}x${g.size} ${colour(g)}, age ${a.size}x${a.size} ${colour(a)}`;
+}
+
 /** The extraction command of each input the two models take (one when they share it). */
 function featureCommands(...specs: { size: number; channels: number }[]): string {
   return [...new Set(specs.map((s) => `\`npm run features -- --size=${s.size} --channels=${s.channels}\``))].join(' and ');
@@ -250,7 +257,7 @@ function readmeGlance(m: Figures): string {
 
 | | gender accuracy | age MAE, all ages | age MAE, ages <= 60 | size |
 |---|---:|---:|---:|---:|
-| ours (64x64 RGB, trained here) | ${pct(m.test.gender.accuracy, 2)} | ${yrs(m.test.age.mae)} y | ${yrs(m.ageLe60.mae)} y | ${mib.toFixed(1)} MiB |
+| ours (${inputsLabel(m.models.gender.spec, m.models.age.spec)}, trained here) | ${pct(m.test.gender.accuracy, 2)} | ${yrs(m.test.age.mae)} y | ${yrs(m.ageLe60.mae)} y | ${mib.toFixed(1)} MiB |
 | original notebook recipe, retrained on our split | ${b ? pct(b.genderAccuracy, 2) : 'n/a'} | ${b ? `${yrs(b.ageMae)} y` : 'n/a'} | ${b ? `${yrs(b.ageMaeAgeLe60)} y` : 'n/a'} | |
 | @vladmandic/face-api ageGenderNet (trained on UTKFace, may have seen test) | ${p ? pct(p.gender?.accuracy, 2) : 'not measured'} | ${p ? `${yrs(p.age?.mae)} y` : 'n/a'} | ${p?.ageLe60 ? `${yrs(p.ageLe60.mae)} y` : 'n/a'} | |
 
