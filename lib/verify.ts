@@ -24,10 +24,9 @@ interface VerifyThresholds {
    * Nominal coverage of the age range a claim is checked against (default 0.98). A wide model
    * interval, rather than the 80% one plus a fixed margin, adapts to how sure the model is: a
    * child's range is narrow, an adult's wide. On val (training/tuneVerify.ts, shipped models)
-   * the 98% range caught 30.3% of claims 10 years off and 66.3% of claims 20 off, where the 80%
-   * range + 10 years caught 10.0% and 62.0%, refusing 4.1% vs 3.6% of true claims. On test (an
-   * earlier age model) the catches held (27.5% / 63.2% vs 9.8% / 59.6%) but it refused more true
-   * claims: 4.2% vs 3.4%; with the shipped one it refuses 4.2% (README).
+   * the 98% range + 1 year caught 25.7% of claims 10 years off and 63.6% of claims 20 off, where the
+   * 80% range + 10 years caught 10.0% and 62.0%, refusing 3.4% vs 3.6% of true claims. On test
+   * with the shipped models: README (training/verifyEval.ts).
    */
   ageLevel: number;
   /** Years added on each side of that range before a claim is inconsistent. */
