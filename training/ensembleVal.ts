@@ -6,6 +6,7 @@
  *   --combine=weights: average the nets' weights into one net (a "model soup"); free at inference,
  *     but only meaningful for nets of one architecture that share an ancestor (warm restarts).
  *   npx tsx training/ensembleVal.ts --task=gender --models=.cache/runs/gender-ft8,.cache/runs/gender-fromage
+ *   npx tsx training/ensembleVal.ts --task=age --combine=weights --models=.cache/runs/age-ft8c,.cache/runs/age-ft8d
  */
 import * as tf from '@tensorflow/tfjs';
 import { readFileSync } from 'node:fs';
@@ -60,14 +61,16 @@ function scoreOutputs(perNet: Output[][]): number {
   }));
 }
 
-const outputs = nets.map(outputsOf);
+// Weights are averaged by position: nets built by training/models.ts list them in one order.
 const rawWeights = config.combine === 'weights' ? await Promise.all(dirs.map(async (d) => (await tf.loadLayersModel(fileSystemHandler(d))).getWeights())) : [];
-if (rawWeights.some((w) => w.length !== rawWeights[0].length || w.some((t, k) => !t.shape.every((n, j) => n === rawWeights[0][k].shape[j])))) {
+const sameShape = (a: tf.Tensor, b: tf.Tensor) => a.shape.length === b.shape.length && a.shape.every((n, j) => n === b.shape[j]);
+if (rawWeights.some((w) => w.length !== rawWeights[0].length || w.some((t, k) => !sameShape(t, rawWeights[0][k])))) {
   throw new Error('--combine=weights needs nets of one architecture');
 }
 /** A scratch net that receives each subset's averaged weights (built from the first folder). */
 const soup = config.combine === 'weights' ? await tf.loadLayersModel(fileSystemHandler(dirs[0])) : undefined;
-const soupManifest = JSON.parse(readFileSync(join(dirs[0], 'manifest.json'), 'utf8'));
+const soupManifest = soup ? JSON.parse(readFileSync(join(dirs[0], 'manifest.json'), 'utf8')) : undefined;
+const outputs = nets.map(outputsOf);
 
 function score(members: number[]): number {
   if (!soup || members.length === 1) return scoreOutputs(members.map((m) => outputs[m]));

@@ -15,7 +15,8 @@ import { loadAgeModel, loadGenderModel } from '../lib/models.js';
 import { createAnalyzer, modelVersionOf } from '../lib/analyzer.js';
 import { loadConfig } from '../lib/config.js';
 import { AppError } from '../lib/errors.js';
-import { facesOf, loadFeaturePair, loadFeatures } from './features.js';
+import { facesOf, loadFeaturePair } from './features.js';
+import type { FeatureSet } from './features.js';
 import { RACE_NAMES } from './data.js';
 import { parseOverrides } from './overrides.js';
 import { AGE_BANDS, accuracy, ageStats, expectedCalibrationError, pick, reliability, rocAuc, where } from './metrics.js';
@@ -112,8 +113,9 @@ async function baselineRow() {
   if (!existsSync(join(gDir, 'model.json')) || !existsSync(join(aDir, 'model.json'))) return null;
   const gManifest = JSON.parse(readFileSync(join(gDir, 'manifest.json'), 'utf8'));
   const aManifest = JSON.parse(readFileSync(join(aDir, 'manifest.json'), 'utf8'));
-  const set = await loadFeatures(gManifest.spec, 'test');
-  const run = async (dir: string) => {
+  const pair = await loadFeaturePair(gManifest.spec, aManifest.spec, 'test');
+  const set = pair.gender; // labels
+  const run = async (dir: string, set: FeatureSet) => {
     const model = await tf.loadLayersModel(fileSystemHandler(dir));
     const out = new Float32Array(set.ages.length);
     const bf = facesOf(set);
@@ -129,8 +131,8 @@ async function baselineRow() {
     model.dispose();
     return out;
   };
-  const bp = await run(gDir);
-  const ba = await run(aDir);
+  const bp = await run(gDir, pair.gender);
+  const ba = await run(aDir, pair.age);
   const le60 = where(set.ages.length, (i) => set.ages[i] <= 60);
   return {
     genderAccuracy: accuracy(bp, set.females),

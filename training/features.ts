@@ -83,7 +83,9 @@ async function loadFeaturePair(genderSpec: InputSpec, ageSpec: InputSpec, split:
   const gender = await loadFeatures(genderSpec, split, root);
   const age = sameSpec(genderSpec, ageSpec) ? gender : await loadFeatures(ageSpec, split, root);
   if (age.files.length !== gender.files.length || age.files.some((f, i) => f !== gender.files[i])) {
-    throw new Error(`the ${split} features of ${specDir(genderSpec, root)} and ${specDir(ageSpec, root)} hold different faces: re-run ${extractCommand(ageSpec)}`);
+    // Extraction keeps a current cache, so the fix is to delete the wrong set's metadata first.
+    throw new Error(`the ${split} features of ${specDir(genderSpec, root)} and ${specDir(ageSpec, root)} hold different faces ` +
+      `(extracted from different data?): delete the wrong one's ${split}.json and re-run its npm run features command`);
   }
   return { gender, age };
 }

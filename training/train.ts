@@ -132,6 +132,10 @@ console.log(`${model.countParams()} parameters`);
 // Frozen, so the optimiser never touches it; its outputs on the augmented batch are soft targets.
 const teacher = config.teacher ? await tf.loadLayersModel(fileSystemHandler(resolve(config.teacher))) : undefined;
 if (teacher) {
+  const [, th, tw, tc] = teacher.inputs[0].shape;
+  if (th !== spec.size || tw !== spec.size || tc !== spec.channels) {
+    throw new Error(`--teacher=${config.teacher} takes ${th}x${tw}x${tc} inputs, this run ${spec.size}x${spec.size}x${spec.channels}`);
+  }
   teacher.trainable = false;
   console.log(`${name}: distilling from ${config.teacher} (weight ${config.distill}, ${teacher.countParams()} parameters)`);
 }

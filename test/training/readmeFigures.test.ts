@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { readmeGlance } from '../../training/modelCard.js';
+import { featureCommands, inputsLabel, readmeGlance } from '../../training/modelCard.js';
 import { replaceSection } from '../../training/readmeSections.js';
 import { verifyTables } from '../../training/verifyReport.js';
 
@@ -31,6 +31,20 @@ describe('README figures', () => {
     const quoted = [...readme.matchAll(/"modelVersion": "([^"]+)"/g)].map((m) => m[1]);
     expect(quoted.length).toBeGreaterThan(0);
     expect(new Set(quoted)).toEqual(new Set([json('models/metrics.json').modelVersion]));
+  });
+});
+
+describe('the inputs named in the card and the README', () => {
+  const rgb64 = { size: 64, channels: 3 as const };
+  const rgb80 = { size: 80, channels: 3 as const };
+  it('name one input when both models share it, each model\'s when they differ', () => {
+    expect(inputsLabel(rgb64, rgb64)).toBe('64x64 RGB');
+    expect(inputsLabel(rgb80, rgb64)).toBe('gender 80x80 RGB, age 64x64 RGB');
+    expect(inputsLabel({ size: 48, channels: 1 }, rgb64)).toBe('gender 48x48 grey, age 64x64 RGB');
+  });
+  it('give one extraction command per distinct input', () => {
+    expect(featureCommands(rgb64, rgb64)).toBe('`npm run features -- --size=64 --channels=3`');
+    expect(featureCommands(rgb80, rgb64)).toBe('`npm run features -- --size=80 --channels=3` and `npm run features -- --size=64 --channels=3`');
   });
 });
 
