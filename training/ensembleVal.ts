@@ -9,11 +9,11 @@
  *   npx tsx training/ensembleVal.ts --task=age --combine=weights --models=.cache/runs/age-ft8c,.cache/runs/age-ft8d
  */
 import * as tf from '@tensorflow/tfjs';
-import { readFileSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { initBackend } from '../lib/backend.js';
 import { AgeModel, GenderModel, loadAgeModel, loadGenderModel, summariseAgeDistribution } from '../lib/models.js';
 import { fileSystemHandler } from '../lib/modelIo.js';
+import { sameSpec } from '../lib/preprocess.js';
 import type { InputSpec } from '../lib/preprocess.js';
 import { facesOf, loadFeatures } from './features.js';
 import { mean } from './metrics.js';
@@ -38,8 +38,9 @@ function netOf(model: GenderModel | AgeModel): Net {
 }
 
 const load = (dir: string) => (config.task === 'gender' ? loadGenderModel({ modelDir: dir }) : loadAgeModel({ modelDir: dir }));
-const nets = (await Promise.all(dirs.map(load))).map(netOf);
-if (nets.some((n) => JSON.stringify(n.spec) !== JSON.stringify(nets[0].spec))) throw new Error('the nets take different inputs');
+const loaded = await Promise.all(dirs.map(load));
+const nets = loaded.map(netOf);
+if (nets.some((n) => !sameSpec(n.spec, nets[0].spec))) throw new Error('the nets take different inputs');
 const val = await loadFeatures(nets[0].spec, 'val');
 const faces = facesOf(val);
 
@@ -69,7 +70,6 @@ if (rawWeights.some((w) => w.length !== rawWeights[0].length || w.some((t, k) =>
 }
 /** A scratch net that receives each subset's averaged weights (built from the first folder). */
 const soup = config.combine === 'weights' ? await tf.loadLayersModel(fileSystemHandler(dirs[0])) : undefined;
-const soupManifest = soup ? JSON.parse(readFileSync(join(dirs[0], 'manifest.json'), 'utf8')) : undefined;
 const outputs = nets.map(outputsOf);
 
 function score(members: number[]): number {
@@ -77,7 +77,7 @@ function score(members: number[]): number {
   const averaged = tf.tidy(() => rawWeights[0].map((_, k) => tf.div(tf.addN(members.map((m) => rawWeights[m][k])), members.length)));
   soup.setWeights(averaged);
   tf.dispose(averaged);
-  const model = config.task === 'gender' ? new GenderModel(soup, soupManifest) : new AgeModel(soup, soupManifest);
+  const model = config.task === 'gender' ? new GenderModel(soup, loaded[0].manifest) : new AgeModel(soup, loaded[0].manifest);
   return scoreOutputs([outputsOf(netOf(model))]);
 }
 

@@ -115,16 +115,16 @@ async function baselineRow() {
   const aManifest = JSON.parse(readFileSync(join(aDir, 'manifest.json'), 'utf8'));
   const pair = await loadFeaturePair(gManifest.spec, aManifest.spec, 'test');
   const set = pair.gender; // labels
-  const run = async (dir: string, set: FeatureSet) => {
+  const run = async (dir: string, features: FeatureSet) => {
     const model = await tf.loadLayersModel(fileSystemHandler(dir));
-    const out = new Float32Array(set.ages.length);
-    const bf = facesOf(set);
+    const out = new Float32Array(features.ages.length);
+    const bf = facesOf(features);
     for (let s = 0; s < out.length; s += 256) {
       const chunk = bf.slice(s, s + 256);
       const per = chunk[0].length;
       const data = new Float32Array(chunk.length * per);
       chunk.forEach((f, k) => data.set(f, k * per));
-      const y = tf.tidy(() => model.predict(tf.tensor4d(data, [chunk.length, set.spec.size, set.spec.size, set.spec.channels])) as tf.Tensor);
+      const y = tf.tidy(() => model.predict(tf.tensor4d(data, [chunk.length, features.spec.size, features.spec.size, features.spec.channels])) as tf.Tensor);
       out.set(y.dataSync(), s);
       y.dispose();
     }

@@ -1,5 +1,7 @@
 /** Renders models/README.md, the model card, from the figures evaluate.ts computed. */
 import { existsSync, readFileSync } from 'node:fs';
+import { sameSpec } from '../lib/preprocess.js';
+import type { InputSpec } from '../lib/preprocess.js';
 import { RACE_NAMES } from './data.js';
 import { AGE_BANDS } from './metrics.js';
 import { verifyTables } from './verifyReport.js';
@@ -64,14 +66,14 @@ function verifySection(): string {
 }
 
 /** The models' inputs in a few words: "64x64 RGB", or "gender 80x80 RGB, age 64x64 RGB". */
-function inputsLabel(g: { size: number; channels: number }, a: { size: number; channels: number }): string {
-  const colour = (s: { channels: number }) => (s.channels === 3 ? 'RGB' : 'grey');
-  if (g.size === a.size && g.channels === a.channels) return `${g.size}x${g.size} ${colour(g)}`;
+function inputsLabel(g: InputSpec, a: InputSpec): string {
+  const colour = (s: InputSpec) => (s.channels === 3 ? 'RGB' : 'grey');
+  if (sameSpec(g, a)) return `${g.size}x${g.size} ${colour(g)}`;
   return `gender ${g.size}x${g.size} ${colour(g)}, age ${a.size}x${a.size} ${colour(a)}`;
 }
 
 /** The extraction command of each input the two models take (one when they share it). */
-function featureCommands(...specs: { size: number; channels: number }[]): string {
+function featureCommands(...specs: InputSpec[]): string {
   return [...new Set(specs.map((s) => `\`npm run features -- --size=${s.size} --channels=${s.channels}\``))].join(' and ');
 }
 
