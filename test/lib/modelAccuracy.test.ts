@@ -46,6 +46,25 @@ describe('committed models', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
+  it('with test-time flip, serve the mean of the outputs on the face and on its mirror image', () => {
+    const { size, channels } = age.manifest.spec;
+    // A face that is not left-right symmetric, so that mirroring changes what the net sees.
+    const face = new Uint8Array(size * size * channels).map((_, i) => (i * 37 + Math.floor(i / (size * channels)) * 11) % 256);
+    const mirror = new Uint8Array(face.length);
+    for (let y = 0; y < size; y++) {
+      for (let x = 0; x < size; x++) {
+        for (let c = 0; c < channels; c++) mirror[(y * size + x) * channels + c] = face[(y * size + size - 1 - x) * channels + c];
+      }
+    }
+    const plain = age.withTestTimeFlip(false).distributions([face, mirror]);
+    const [flipped] = age.withTestTimeFlip(true).distributions([face]);
+    expect(Math.max(...plain[0].map((p, k) => Math.abs(p - plain[1][k])))).toBeGreaterThan(1e-4);
+    flipped.forEach((p, k) => expect(p).toBeCloseTo((plain[0][k] + plain[1][k]) / 2, 6));
+    const pFlipped = gender.withTestTimeFlip(true).probabilities([face], 1)[0];
+    const pPlain = gender.withTestTimeFlip(false).probabilities([face, mirror], 1);
+    expect(pFlipped).toBeCloseTo((pPlain[0] + pPlain[1]) / 2, 5);
+  });
+
   it('ship under 5 MB in total', () => {
     const bytes = ['gender', 'age'].flatMap((t) => ['model.json', 'weights.bin'].map((f) => readFileSync(join(MODELS, t, f)).length));
     expect(bytes.reduce((a, b) => a + b, 0)).toBeLessThan(5 * 1024 * 1024);

@@ -1,0 +1,58 @@
+/**
+ * Does test-time flip pay? For each model, on `val` (never `test`), the served figure with the
+ * net's output on the face alone and with the mean of its outputs on the face and its mirror image
+ * (lib/models.ts `testTimeFlip`), paired face by face so the noise of the difference is known:
+ *   gender: accuracy, and the faces only one of the two gets right (z = (gained - lost) / sqrt(sum));
+ *   age: MAE of the served estimate (median), and the standard error of the per-face difference.
+ * Enable it where it pays with `npm run calibrate -- --testTimeFlip=<tasks>`; it costs a batch of
+ * two per face (bench/predict.ts).
+ *   npx tsx training/flipChoice.ts [--models=models]
+ */
+import { join, resolve } from 'node:path';
+import { initBackend } from '../lib/backend.js';
+import { loadAgeModel, loadGenderModel } from '../lib/models.js';
+import type { AgeModel, GenderModel } from '../lib/models.js';
+import { facesOf, loadFeatures } from './features.js';
+import { mean } from './metrics.js';
+import { parseOverrides } from './overrides.js';
+
+const config = parseOverrides({ models: 'models' }, process.argv.slice(2));
+const modelDir = resolve(config.models);
+await initBackend();
+
+/** f over the faces in batches of 128, concatenated. */
+function inBatches<T>(faces: Uint8Array[], f: (batch: Uint8Array[]) => ArrayLike<T>): T[] {
+  const out: T[] = [];
+  for (let s = 0; s < faces.length; s += 128) out.push(...Array.from(f(faces.slice(s, s + 128))));
+  return out;
+}
+
+async function genderChoice(model: GenderModel): Promise<void> {
+  const val = await loadFeatures(model.manifest.spec, 'val');
+  const faces = facesOf(val);
+  const rightWith = (on: boolean) => inBatches(faces, (b) => model.withTestTimeFlip(on).probabilities(b))
+    .map((p, i) => (p >= 0.5) === (val.females[i] === 1));
+  const [plain, flipped] = [rightWith(false), rightWith(true)];
+  const gained = flipped.filter((r, i) => r && !plain[i]).length;
+  const lost = plain.filter((r, i) => r && !flipped[i]).length;
+  const acc = (rights: boolean[]) => (100 * rights.filter(Boolean).length / rights.length).toFixed(2);
+  const z = gained + lost === 0 ? 0 : (gained - lost) / Math.sqrt(gained + lost);
+  console.log(`flip-choice task=gender split=val n=${faces.length} plain=${acc(plain)}% flip=${acc(flipped)}% ` +
+    `gained=${gained} lost=${lost} z=${z.toFixed(2)}`);
+}
+
+async function ageChoice(model: AgeModel): Promise<void> {
+  const val = await loadFeatures(model.manifest.spec, 'val');
+  const faces = facesOf(val);
+  const errorsWith = (on: boolean) => inBatches(faces, (b) => model.withTestTimeFlip(on).predict(b, 0.8))
+    .map((a, i) => Math.abs(a.value - val.ages[i]));
+  const [plain, flipped] = [errorsWith(false), errorsWith(true)];
+  const diffs = flipped.map((e, i) => e - plain[i]);
+  const d = mean(diffs);
+  const se = Math.sqrt(mean(diffs.map((x) => (x - d) ** 2)) / diffs.length);
+  console.log(`flip-choice task=age split=val n=${faces.length} plain_mae=${mean(plain).toFixed(3)} flip_mae=${mean(flipped).toFixed(3)} ` +
+    `difference=${d.toFixed(3)} se=${se.toFixed(3)}`);
+}
+
+await genderChoice(await loadGenderModel({ modelDir: join(modelDir, 'gender') }));
+await ageChoice(await loadAgeModel({ modelDir: join(modelDir, 'age') }));
