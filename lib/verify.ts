@@ -21,11 +21,11 @@ type CheckStatus = Decision | 'not_claimed';
 
 interface VerifyThresholds {
   /**
-   * Nominal coverage of the age range a claim is checked against (default 0.98). A wide model
+   * Nominal coverage of the age range a claim is checked against (default 0.95). A wide model
    * interval, rather than the 80% one plus a fixed margin, adapts to how sure the model is: a
    * child's range is narrow, an adult's wide. On val (training/tuneVerify.ts, shipped models)
-   * the 98% range + 1 year caught 25.7% of claims 10 years off and 63.6% of claims 20 off, where the
-   * 80% range + 10 years caught 10.0% and 62.0%, refusing 3.4% vs 3.6% of true claims. On test
+   * the 95% range + 3 years caught 28.4% of claims 10 years off and 69.0% of claims 20 off, where the
+   * 80% range + 9 years caught 13.7% and 67.7%, refusing 3.6% vs 3.9% of true claims. On test
    * with the shipped models: README (training/verifyEval.ts).
    */
   ageLevel: number;
