@@ -1,10 +1,10 @@
 /**
  * Step 4, calibration on `val` (never `test`): fits the gender model's temperature (minimum
  * log loss) and the age interval's stretch factor (so `level` of val faces fall inside
- * [low, high]), and stores both in the models' manifest.json. `--testTimeFlip` first sets which
+ * [low, high]), and stores both in the models' manifest.json. `--testTimeFlip` sets which
  * models serve the mean of the face and its mirror image (none, gender, age or gender,age; the
- * default keeps the manifests' setting), so calibration is fitted on the outputs served; choose
- * it with training/flipChoice.ts.
+ * default keeps the manifests' setting); calibration is fitted on the outputs so served, and the
+ * setting is written with it, never without it. Choose it with training/flipChoice.ts.
  *   npm run calibrate -- [--level=0.8] [--models=models] [--testTimeFlip=age]
  */
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -26,18 +26,22 @@ function updateManifest(task: (typeof TASKS)[number], change: (manifest: Record<
   writeFileSync(path, JSON.stringify(manifest, null, 2));
 }
 
-if (config.testTimeFlip !== 'keep') {
-  const flipped = config.testTimeFlip === 'none' ? [] : config.testTimeFlip.split(',');
-  const unknown = flipped.filter((t) => !(TASKS as readonly string[]).includes(t));
-  if (unknown.length > 0) throw new Error(`--testTimeFlip takes none or a list of gender, age; got ${unknown.join(',')}`);
-  // Off is the key's absence, so a manifest (and the model version hashed from it) is unchanged
-  // where the setting is.
-  for (const task of TASKS) updateManifest(task, (m) => { if (flipped.includes(task)) m.testTimeFlip = true; else delete m.testTimeFlip; });
+/** The tasks to serve with test-time flip, or undefined to keep each manifest's setting. */
+function flippedTasks(option: string): string[] | undefined {
+  if (option === 'keep') return undefined;
+  const tasks = option === 'none' ? [] : option.split(',');
+  const unknown = tasks.filter((t) => !(TASKS as readonly string[]).includes(t));
+  if (unknown.length > 0) throw new Error(`--testTimeFlip takes keep, none or a list of gender, age; got ${unknown.join(',')}`);
+  return tasks;
 }
+const flipped = flippedTasks(config.testTimeFlip);
 
 await initBackend();
-const gender = await loadGenderModel({ modelDir: join(modelDir, 'gender') });
-const age = await loadAgeModel({ modelDir: join(modelDir, 'age') });
+// The setting is applied in memory here and written with the calibration fitted for it at the end.
+const loadedGender = await loadGenderModel({ modelDir: join(modelDir, 'gender') });
+const loadedAge = await loadAgeModel({ modelDir: join(modelDir, 'age') });
+const gender = flipped ? loadedGender.withTestTimeFlip(flipped.includes('gender')) : loadedGender;
+const age = flipped ? loadedAge.withTestTimeFlip(flipped.includes('age')) : loadedAge;
 const pair = await loadFeaturePair(gender.manifest.spec, age.manifest.spec, 'val');
 const val = pair.gender; // labels: the same faces, in the same order, in both sets
 const faces = facesOf(val);
@@ -73,7 +77,13 @@ const intervalScale = Number(stretchCovering(ratios, config.level).toFixed(4));
 console.log(`age interval scale ${intervalScale} for ${config.level * 100}% coverage on val (n=${ratios.length})`);
 
 for (const [task, calibration] of [['gender', { temperature }], ['age', { intervalLevel: config.level, intervalScale }]] as const) {
-  updateManifest(task, (m) => { m.calibration = { ...calibration, fittedOn: 'val', n: val.ages.length }; });
+  const served = task === 'gender' ? gender : age;
+  updateManifest(task, (m) => {
+    m.calibration = { ...calibration, fittedOn: 'val', n: val.ages.length };
+    // Off is the key's absence, so a manifest (and the model version hashed from it) stays as it
+    // was where the setting did not change.
+    if (served.manifest.testTimeFlip) m.testTimeFlip = true; else delete m.testTimeFlip;
+  });
 }
 console.log(`test-time flip: gender ${gender.manifest.testTimeFlip ? 'on' : 'off'}, age ${age.manifest.testTimeFlip ? 'on' : 'off'}`);
 console.log(`calibration written to ${modelDir}/{gender,age}/manifest.json`);

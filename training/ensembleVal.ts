@@ -5,6 +5,8 @@
  *   --combine=outputs (default): average the nets' outputs; costs one inference per net.
  *   --combine=weights: average the nets' weights into one net (a "model soup"); free at inference,
  *     but only meaningful for nets of one architecture that share an ancestor (warm restarts).
+ * `--testTimeFlip=1` scores every net (and soup) with test-time flip, 0 (default) without: one
+ * setting for all, whatever their manifests say, so flipped and plain nets are never compared.
  *   npx tsx training/ensembleVal.ts --task=gender --models=.cache/runs/gender-ft8,.cache/runs/gender-fromage
  *   npx tsx training/ensembleVal.ts --task=age --combine=weights --models=.cache/runs/age-ft8c,.cache/runs/age-ft8d
  */
@@ -19,7 +21,7 @@ import { facesOf, loadFeatures } from './features.js';
 import { mean } from './metrics.js';
 import { parseOverrides } from './overrides.js';
 
-const config = parseOverrides({ task: 'gender', models: '', combine: 'outputs' }, process.argv.slice(2));
+const config = parseOverrides({ task: 'gender', models: '', combine: 'outputs', testTimeFlip: 0 }, process.argv.slice(2));
 if (config.task !== 'gender' && config.task !== 'age') throw new Error('--task must be gender or age');
 if (config.combine !== 'outputs' && config.combine !== 'weights') throw new Error('--combine must be outputs or weights');
 const dirs = config.models.split(',').filter(Boolean).map((d) => resolve(d));
@@ -29,8 +31,9 @@ await initBackend();
 type Output = number | Float32Array;
 interface Net { spec: InputSpec; out: (faces: Uint8Array[]) => Output[] }
 
-/** One output per face: the raw logit of P(female) (temperature 1), or the age distribution. */
-function netOf(model: GenderModel | AgeModel): Net {
+/** One output per face: the logit of P(female) before temperature scaling, or the age distribution. */
+function netOf(served: GenderModel | AgeModel): Net {
+  const model = served.withTestTimeFlip(config.testTimeFlip === 1);
   if (model instanceof GenderModel) {
     return { spec: model.manifest.spec, out: (faces) => Array.from(model.probabilities(faces, 1), (p) => Math.log(p / (1 - p))) };
   }
@@ -84,5 +87,5 @@ function score(members: number[]): number {
 for (let mask = 1; mask < 1 << dirs.length; mask++) {
   const members = dirs.map((_, j) => j).filter((j) => mask & (1 << j));
   const figure = config.task === 'gender' ? `acc=${score(members).toFixed(2)}%` : `mae=${score(members).toFixed(3)}`;
-  console.log(`ensemble task=${config.task} combine=${config.combine} split=val n=${faces.length} members=${members.map((j) => basename(dirs[j])).join('+')} ${figure}`);
+  console.log(`ensemble task=${config.task} combine=${config.combine} test_time_flip=${config.testTimeFlip} split=val n=${faces.length} members=${members.map((j) => basename(dirs[j])).join('+')} ${figure}`);
 }

@@ -3,7 +3,8 @@
  * net's output on the face alone and with the mean of its outputs on the face and its mirror image
  * (lib/models.ts `testTimeFlip`), paired face by face so the noise of the difference is known:
  *   gender: accuracy, and the faces only one of the two gets right (z = (gained - lost) / sqrt(sum));
- *   age: MAE of the served estimate (median), and the standard error of the per-face difference.
+ *   age: MAE of the served estimate (median), and the standard error of the per-face difference;
+ *     also the MAE on the mirror image alone (an asymmetric net would show here).
  * Enable it where it pays with `npm run calibrate -- --testTimeFlip=<tasks>`; it costs a batch of
  * two per face (bench/predict.ts).
  *   npx tsx training/flipChoice.ts [--models=models]
@@ -12,6 +13,7 @@ import { join, resolve } from 'node:path';
 import { initBackend } from '../lib/backend.js';
 import { loadAgeModel, loadGenderModel } from '../lib/models.js';
 import type { AgeModel, GenderModel } from '../lib/models.js';
+import type { InputSpec } from '../lib/preprocess.js';
 import { facesOf, loadFeatures } from './features.js';
 import { mean } from './metrics.js';
 import { parseOverrides } from './overrides.js';
@@ -27,11 +29,25 @@ function inBatches<T>(faces: Uint8Array[], f: (batch: Uint8Array[]) => ArrayLike
   return out;
 }
 
+/** A face crop (toModelInput layout: rows, then columns, then channels) mirrored left to right. */
+function mirrored(face: Uint8Array, { size, channels }: InputSpec): Uint8Array {
+  const out = new Uint8Array(face.length);
+  for (let y = 0; y < size; y++) {
+    for (let x = 0; x < size; x++) {
+      const from = (y * size + size - 1 - x) * channels;
+      out.set(face.subarray(from, from + channels), (y * size + x) * channels);
+    }
+  }
+  return out;
+}
+
 async function genderChoice(model: GenderModel): Promise<void> {
   const val = await loadFeatures(model.manifest.spec, 'val');
   const faces = facesOf(val);
-  const rightWith = (on: boolean) => inBatches(faces, (b) => model.withTestTimeFlip(on).probabilities(b))
-    .map((p, i) => (p >= 0.5) === (val.females[i] === 1));
+  const rightWith = (on: boolean) => {
+    const net = model.withTestTimeFlip(on);
+    return inBatches(faces, (b) => net.probabilities(b)).map((p, i) => (p >= 0.5) === (val.females[i] === 1));
+  };
   const [plain, flipped] = [rightWith(false), rightWith(true)];
   const gained = flipped.filter((r, i) => r && !plain[i]).length;
   const lost = plain.filter((r, i) => r && !flipped[i]).length;
@@ -44,14 +60,17 @@ async function genderChoice(model: GenderModel): Promise<void> {
 async function ageChoice(model: AgeModel): Promise<void> {
   const val = await loadFeatures(model.manifest.spec, 'val');
   const faces = facesOf(val);
-  const errorsWith = (on: boolean) => inBatches(faces, (b) => model.withTestTimeFlip(on).predict(b, 0.8))
-    .map((a, i) => Math.abs(a.value - val.ages[i]));
-  const [plain, flipped] = [errorsWith(false), errorsWith(true)];
+  const errorsWith = (on: boolean, input: Uint8Array[]) => {
+    const net = model.withTestTimeFlip(on);
+    return inBatches(input, (b) => net.predict(b, 0.8)).map((a, i) => Math.abs(a.value - val.ages[i]));
+  };
+  const [plain, flipped] = [errorsWith(false, faces), errorsWith(true, faces)];
+  const mirrorOnly = errorsWith(false, faces.map((f) => mirrored(f, model.manifest.spec)));
   const diffs = flipped.map((e, i) => e - plain[i]);
   const d = mean(diffs);
   const se = Math.sqrt(mean(diffs.map((x) => (x - d) ** 2)) / diffs.length);
   console.log(`flip-choice task=age split=val n=${faces.length} plain_mae=${mean(plain).toFixed(3)} flip_mae=${mean(flipped).toFixed(3)} ` +
-    `difference=${d.toFixed(3)} se=${se.toFixed(3)}`);
+    `difference=${d.toFixed(3)} se=${se.toFixed(3)} mirror_only_mae=${mean(mirrorOnly).toFixed(3)}`);
 }
 
 await genderChoice(await loadGenderModel({ modelDir: join(modelDir, 'gender') }));

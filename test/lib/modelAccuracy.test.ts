@@ -42,7 +42,14 @@ describe('committed models', () => {
   it('do not leak tensors when predicting', () => {
     const faceFor = (m: GenderModel | AgeModel) => new Uint8Array(m.manifest.spec.size ** 2 * m.manifest.spec.channels).fill(100);
     const before = tf.memory().numTensors;
-    for (let i = 0; i < 5; i++) { gender.predict([faceFor(gender), faceFor(gender)]); age.predict([faceFor(age)]); }
+    const flippedGender = gender.withTestTimeFlip(true);
+    const plainAge = age.withTestTimeFlip(false);
+    for (let i = 0; i < 5; i++) {
+      gender.predict([faceFor(gender), faceFor(gender)]);
+      age.predict([faceFor(age)]);
+      flippedGender.predict([faceFor(gender)]); // both settings of both nets
+      plainAge.predict([faceFor(age)]);
+    }
     expect(tf.memory().numTensors).toBe(before);
   });
 
