@@ -238,7 +238,8 @@ ${bandTable(m)}
   the age MAE from 5.520 to **5.235** (paired difference -0.285 years, standard error 0.047; the
   mirror image alone: 5.421) and gender from 91.32% to 91.58% (31 faces gained, 25 lost: z = 0.8,
   noise). Training flips half its faces, so both views are ones the net has learnt, and their
-  errors partly cancel. It costs a batch of two per face, so it is on where it pays, the age net
+  errors partly cancel. It costs a batch of two per face (both models together: p50 14.4-14.9 vs
+  9.9-10.1 ms, +42-47%, \`npx tsx bench/predict.ts\` alternated), so it is on where it pays, the age net
   (\`npm run calibrate -- --testTimeFlip=age\`, which then refits the range's stretch on the
   averaged outputs: x0.9628 -> x0.8921, as they are wider). On the 12-epoch models it had gained
   less (age 6.456 -> 6.351, gender 90.61% -> 90.35%) and was left off.
