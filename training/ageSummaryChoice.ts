@@ -9,7 +9,7 @@
 import { join, resolve } from 'node:path';
 import { initBackend } from '../lib/backend.js';
 import { loadAgeModel, summariseAgeDistribution } from '../lib/models.js';
-import { facesOf, loadFeatures } from './features.js';
+import { facesOf, inBatches, loadFeatures } from './features.js';
 import { AGE_BANDS, mean, stretchCovering, stretchNeeded } from './metrics.js';
 import { parseOverrides } from './overrides.js';
 
@@ -18,8 +18,7 @@ await initBackend();
 const age = await loadAgeModel({ modelDir: join(resolve(config.models), 'age') });
 const val = await loadFeatures(age.manifest.spec, 'val');
 const faces = facesOf(val);
-const distributions: Float32Array[] = [];
-for (let s = 0; s < faces.length; s += 256) distributions.push(...age.distributions(faces.slice(s, s + 256)));
+const distributions = inBatches(faces, (b) => age.distributions(b));
 
 // --- 1. point estimates ---------------------------------------------------------------------------
 const expectation = (p: Float32Array) => p.reduce((s, q, k) => s + k * q, 0) / p.reduce((s, q) => s + q, 0);

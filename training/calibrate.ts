@@ -11,7 +11,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { initBackend } from '../lib/backend.js';
 import { loadAgeModel, loadGenderModel, summariseAgeDistribution } from '../lib/models.js';
-import { facesOf, loadFeaturePair } from './features.js';
+import { facesOf, inBatches, loadFeaturePair } from './features.js';
 import { stretchCovering, stretchNeeded } from './metrics.js';
 import { parseOverrides } from './overrides.js';
 
@@ -48,10 +48,7 @@ const faces = facesOf(val);
 const ageFaces = facesOf(pair.age);
 
 // --- gender: temperature scaling -------------------------------------------------------------
-const rawP: number[] = [];
-for (let s = 0; s < faces.length; s += 256) {
-  rawP.push(...gender.probabilities(faces.slice(s, s + 256), 1)); // temperature 1: uncalibrated
-}
+const rawP = inBatches(faces, (b) => gender.probabilities(b, 1)); // temperature 1: uncalibrated
 const logits = rawP.map((p) => Math.log(Math.max(p, 1e-6) / Math.max(1 - p, 1e-6)));
 function logLoss(t: number): number {
   let sum = 0;
@@ -66,13 +63,8 @@ for (let t = 0.5; t <= 4; t += 0.01) if (logLoss(t) < logLoss(temperature)) temp
 console.log(`gender temperature ${temperature} (val log loss ${logLoss(1).toFixed(4)} -> ${logLoss(temperature).toFixed(4)})`);
 
 // --- age: interval stretch so that `level` of val ages are covered -----------------------------
-const ratios: number[] = [];
-for (let s = 0; s < faces.length; s += 256) {
-  age.distributions(ageFaces.slice(s, s + 256)).forEach((p, k) => {
-    const i = s + k;
-    ratios.push(stretchNeeded(summariseAgeDistribution(p, config.level, 1), val.ages[i]));
-  });
-}
+const ratios = inBatches(ageFaces, (b) => age.distributions(b))
+  .map((p, i) => stretchNeeded(summariseAgeDistribution(p, config.level, 1), val.ages[i]));
 const intervalScale = Number(stretchCovering(ratios, config.level).toFixed(4));
 console.log(`age interval scale ${intervalScale} for ${config.level * 100}% coverage on val (n=${ratios.length})`);
 

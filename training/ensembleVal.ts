@@ -17,7 +17,7 @@ import { AgeModel, GenderModel, loadAgeModel, loadGenderModel, summariseAgeDistr
 import { fileSystemHandler } from '../lib/modelIo.js';
 import { sameSpec } from '../lib/preprocess.js';
 import type { InputSpec } from '../lib/preprocess.js';
-import { facesOf, loadFeatures } from './features.js';
+import { facesOf, inBatches, loadFeatures } from './features.js';
 import { mean } from './metrics.js';
 import { parseOverrides } from './overrides.js';
 
@@ -47,11 +47,7 @@ if (nets.some((n) => !sameSpec(n.spec, nets[0].spec))) throw new Error('the nets
 const val = await loadFeatures(nets[0].spec, 'val');
 const faces = facesOf(val);
 
-function outputsOf(net: Net): Output[] {
-  const all: Output[] = [];
-  for (let s = 0; s < faces.length; s += 256) all.push(...net.out(faces.slice(s, s + 256)));
-  return all;
-}
+const outputsOf = (net: Net): Output[] => inBatches(faces, net.out);
 
 function scoreOutputs(perNet: Output[][]): number {
   return mean(faces.map((_, i) => {
@@ -67,8 +63,7 @@ function scoreOutputs(perNet: Output[][]): number {
 
 // Weights are averaged by position: nets built by training/models.ts list them in one order.
 const rawWeights = config.combine === 'weights' ? await Promise.all(dirs.map(async (d) => (await tf.loadLayersModel(fileSystemHandler(d))).getWeights())) : [];
-const sameShape = (a: tf.Tensor, b: tf.Tensor) => a.shape.length === b.shape.length && a.shape.every((n, j) => n === b.shape[j]);
-if (rawWeights.some((w) => w.length !== rawWeights[0].length || w.some((t, k) => !sameShape(t, rawWeights[0][k])))) {
+if (rawWeights.some((w) => w.length !== rawWeights[0].length || w.some((t, k) => !tf.util.arraysEqual(t.shape, rawWeights[0][k].shape)))) {
   throw new Error('--combine=weights needs nets of one architecture');
 }
 /** A scratch net that receives each subset's averaged weights (built from the first folder). */

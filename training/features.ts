@@ -96,6 +96,28 @@ function facesOf(set: FeatureSet): Uint8Array[] {
   return Array.from({ length: set.ages.length }, (_, i) => set.pixels.subarray(i * per, (i + 1) * per));
 }
 
+/**
+ * `predict` over the faces in batches of `size`, its per-face results concatenated in face order:
+ * a whole split in one call would hold every face's activations at once.
+ */
+function inBatches<T>(faces: Uint8Array[], predict: (batch: Uint8Array[]) => ArrayLike<T>, size = 256): T[] {
+  const out: T[] = [];
+  for (let s = 0; s < faces.length; s += size) out.push(...Array.from(predict(faces.slice(s, s + size))));
+  return out;
+}
+
+/** A face crop (toModelInput layout: rows, then columns, then channels) mirrored left to right. */
+function mirroredFace(face: Uint8Array, { size, channels }: InputSpec): Uint8Array {
+  const out = new Uint8Array(face.length);
+  for (let y = 0; y < size; y++) {
+    for (let x = 0; x < size; x++) {
+      const from = (y * size + size - 1 - x) * channels;
+      out.set(face.subarray(from, from + channels), (y * size + x) * channels);
+    }
+  }
+  return out;
+}
+
 /** Extracts every split whose cache is missing or stale (made by other preprocessing). */
 async function extract(spec: InputSpec, data: string, root = FEATURE_DIR): Promise<void> {
   const dir = specDir(spec, root);
@@ -148,5 +170,5 @@ if (import.meta.url === pathToFileURL(process.argv[1]).href) {
   await extract(spec, data);
 }
 
-export { loadFeatures, loadFeaturePair, facesOf, extract, specDir, featureOptions };
+export { loadFeatures, loadFeaturePair, facesOf, inBatches, mirroredFace, extract, specDir, featureOptions };
 export type { FeatureSet };

@@ -13,33 +13,13 @@ import { join, resolve } from 'node:path';
 import { initBackend } from '../lib/backend.js';
 import { loadAgeModel, loadGenderModel } from '../lib/models.js';
 import type { AgeModel, GenderModel } from '../lib/models.js';
-import type { InputSpec } from '../lib/preprocess.js';
-import { facesOf, loadFeatures } from './features.js';
+import { facesOf, inBatches, loadFeatures, mirroredFace } from './features.js';
 import { mean } from './metrics.js';
 import { parseOverrides } from './overrides.js';
 
 const config = parseOverrides({ models: 'models' }, process.argv.slice(2));
 const modelDir = resolve(config.models);
 await initBackend();
-
-/** f over the faces in batches of 128, concatenated. */
-function inBatches<T>(faces: Uint8Array[], f: (batch: Uint8Array[]) => ArrayLike<T>): T[] {
-  const out: T[] = [];
-  for (let s = 0; s < faces.length; s += 128) out.push(...Array.from(f(faces.slice(s, s + 128))));
-  return out;
-}
-
-/** A face crop (toModelInput layout: rows, then columns, then channels) mirrored left to right. */
-function mirrored(face: Uint8Array, { size, channels }: InputSpec): Uint8Array {
-  const out = new Uint8Array(face.length);
-  for (let y = 0; y < size; y++) {
-    for (let x = 0; x < size; x++) {
-      const from = (y * size + size - 1 - x) * channels;
-      out.set(face.subarray(from, from + channels), (y * size + x) * channels);
-    }
-  }
-  return out;
-}
 
 async function genderChoice(model: GenderModel): Promise<void> {
   const val = await loadFeatures(model.manifest.spec, 'val');
@@ -65,7 +45,7 @@ async function ageChoice(model: AgeModel): Promise<void> {
     return inBatches(input, (b) => net.predict(b, 0.8)).map((a, i) => Math.abs(a.value - val.ages[i]));
   };
   const [plain, flipped] = [errorsWith(false, faces), errorsWith(true, faces)];
-  const mirrorOnly = errorsWith(false, faces.map((f) => mirrored(f, model.manifest.spec)));
+  const mirrorOnly = errorsWith(false, faces.map((f) => mirroredFace(f, model.manifest.spec)));
   const diffs = flipped.map((e, i) => e - plain[i]);
   const d = mean(diffs);
   const se = Math.sqrt(mean(diffs.map((x) => (x - d) ** 2)) / diffs.length);

@@ -6,6 +6,7 @@ import { initBackend } from '../../lib/backend.js';
 import { loadAgeModel, loadGenderModel } from '../../lib/models.js';
 import type { AgeModel, GenderModel } from '../../lib/models.js';
 import { scoreSample } from '../../training/ciSample.js';
+import { mirroredFace } from '../../training/features.js';
 
 const DATA = resolve(process.env.UTKFACE_DIR ?? '../shared/data');
 const MODELS = resolve('models');
@@ -57,12 +58,7 @@ describe('committed models', () => {
     const { size, channels } = age.manifest.spec;
     // A face that is not left-right symmetric, so that mirroring changes what the net sees.
     const face = new Uint8Array(size * size * channels).map((_, i) => (i * 37 + Math.floor(i / (size * channels)) * 11) % 256);
-    const mirror = new Uint8Array(face.length);
-    for (let y = 0; y < size; y++) {
-      for (let x = 0; x < size; x++) {
-        for (let c = 0; c < channels; c++) mirror[(y * size + x) * channels + c] = face[(y * size + size - 1 - x) * channels + c];
-      }
-    }
+    const mirror = mirroredFace(face, age.manifest.spec);
     const plain = age.withTestTimeFlip(false).distributions([face, mirror]);
     const [flipped] = age.withTestTimeFlip(true).distributions([face]);
     expect(Math.max(...plain[0].map((p, k) => Math.abs(p - plain[1][k])))).toBeGreaterThan(1e-4);
