@@ -90,7 +90,7 @@ function batchOf(faces: Uint8Array[], spec: InputSpec): tf.Tensor4D {
 function outputsFor(model: tf.LayersModel, manifest: ModelManifest, faces: Uint8Array[]): tf.Tensor {
   const batch = batchOf(faces, manifest.spec);
   if (!manifest.testTimeFlip) return model.predict(batch) as tf.Tensor;
-  // One call on both views: fewer op dispatches than two calls (a batch of 2 took 1.86x a batch of 1).
+  // One call on both views: fewer op dispatches than two calls (cost: BENCHMARKS.md, +42-47% for both models).
   const both = model.predict(tf.concat([batch, tf.reverse(batch, 2)])) as tf.Tensor;
   const [asIs, mirrored] = tf.split(both, 2);
   return tf.div(tf.add(asIs, mirrored), 2);
