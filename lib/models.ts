@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileSystemHandler } from './modelIo.js';
 import { AppError } from './errors.js';
+import { mirroredFace } from './preprocess.js';
 import type { InputSpec } from './preprocess.js';
 
 interface ModelManifest {
@@ -88,10 +89,10 @@ function batchOf(faces: Uint8Array[], spec: InputSpec): tf.Tensor4D {
  * Call inside tf.tidy.
  */
 function outputsFor(model: tf.LayersModel, manifest: ModelManifest, faces: Uint8Array[]): tf.Tensor {
-  const batch = batchOf(faces, manifest.spec);
-  if (!manifest.testTimeFlip) return model.predict(batch) as tf.Tensor;
+  if (!manifest.testTimeFlip) return model.predict(batchOf(faces, manifest.spec)) as tf.Tensor;
   // One call on both views: fewer op dispatches than two calls (cost: BENCHMARKS.md, +42-47% for both models).
-  const both = model.predict(tf.concat([batch, tf.reverse(batch, 2)])) as tf.Tensor;
+  const mirrors = faces.map((face) => mirroredFace(face, manifest.spec));
+  const both = model.predict(batchOf([...faces, ...mirrors], manifest.spec)) as tf.Tensor;
   const [asIs, mirrored] = tf.split(both, 2);
   return tf.div(tf.add(asIs, mirrored), 2);
 }

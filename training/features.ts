@@ -106,18 +106,6 @@ function inBatches<T>(faces: Uint8Array[], predict: (batch: Uint8Array[]) => Arr
   return out;
 }
 
-/** A face crop (toModelInput layout: rows, then columns, then channels) mirrored left to right. */
-function mirroredFace(face: Uint8Array, { size, channels }: InputSpec): Uint8Array {
-  const out = new Uint8Array(face.length);
-  for (let y = 0; y < size; y++) {
-    for (let x = 0; x < size; x++) {
-      const from = (y * size + size - 1 - x) * channels;
-      out.set(face.subarray(from, from + channels), (y * size + x) * channels);
-    }
-  }
-  return out;
-}
-
 /** Extracts every split whose cache is missing or stale (made by other preprocessing). */
 async function extract(spec: InputSpec, data: string, root = FEATURE_DIR): Promise<void> {
   const dir = specDir(spec, root);
@@ -170,5 +158,5 @@ if (import.meta.url === pathToFileURL(process.argv[1]).href) {
   await extract(spec, data);
 }
 
-export { loadFeatures, loadFeaturePair, facesOf, inBatches, mirroredFace, extract, specDir, featureOptions };
+export { loadFeatures, loadFeaturePair, facesOf, inBatches, extract, specDir, featureOptions };
 export type { FeatureSet };

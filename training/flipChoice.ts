@@ -13,7 +13,8 @@ import { join, resolve } from 'node:path';
 import { initBackend } from '../lib/backend.js';
 import { loadAgeModel, loadGenderModel } from '../lib/models.js';
 import type { AgeModel, GenderModel } from '../lib/models.js';
-import { facesOf, inBatches, loadFeatures, mirroredFace } from './features.js';
+import { facesOf, inBatches, loadFeatures } from './features.js';
+import { mirroredFace } from '../lib/preprocess.js';
 import { mean } from './metrics.js';
 import { parseOverrides } from './overrides.js';
 

@@ -6,7 +6,7 @@ import { initBackend } from '../../lib/backend.js';
 import { loadAgeModel, loadGenderModel } from '../../lib/models.js';
 import type { AgeModel, GenderModel } from '../../lib/models.js';
 import { scoreSample } from '../../training/ciSample.js';
-import { mirroredFace } from '../../training/features.js';
+import { mirroredFace } from '../../lib/preprocess.js';
 
 const DATA = resolve(process.env.UTKFACE_DIR ?? '../shared/data');
 const MODELS = resolve('models');

@@ -1,6 +1,7 @@
-/** The small helpers the offline tools share: batching a split and mirroring a face crop. */
+/** Small face helpers: batching a split (offline tools) and mirroring a face crop (serving's test-time flip, flipChoice). */
 import { describe, expect, it } from 'vitest';
-import { inBatches, mirroredFace } from '../../training/features.js';
+import { inBatches } from '../../training/features.js';
+import { mirroredFace } from '../../lib/preprocess.js';
 
 describe('inBatches', () => {
   it('calls predict on consecutive batches of at most `size` faces and keeps face order', () => {
