@@ -54,6 +54,7 @@ const defaults = {
   initTrunk: 0, // 1 = take only --init's trunk, its convs (e.g. the age net's into a gender net); the head starts fresh
   teacher: '', // knowledge distillation: an exported model folder (any width) whose outputs on the same augmented batch...
   distill: 0.5, // ...are mixed into the targets with this weight (0 = labels only, 1 = teacher only)
+  teacherFlip: 0, // 1 = the teacher's output is the mean over the image and its mirror, as served with test-time flip
 };
 type Config = typeof defaults;
 const config: Config = parseOverrides(defaults, process.argv.slice(2));
@@ -61,6 +62,7 @@ if (config.task !== 'gender' && config.task !== 'age') throw new Error('--task m
 if (config.arch !== 'ours' && config.arch !== 'baseline') throw new Error('--arch must be ours or baseline');
 if (config.teacher && config.arch !== 'ours') throw new Error('--teacher distils into our net only');
 if (!(config.distill >= 0 && config.distill <= 1)) throw new Error('--distill must be in [0, 1]');
+if (config.teacherFlip && !config.teacher) throw new Error('--teacherFlip needs --teacher');
 if (config.initTrunk !== 0 && config.initTrunk !== 1) throw new Error('--initTrunk must be 0 or 1');
 if (config.initTrunk && !config.init) throw new Error('--initTrunk=1 needs --init');
 if (!(config.auxAge >= 0)) throw new Error('--auxAge must be >= 0');
@@ -137,7 +139,7 @@ if (teacher) {
     throw new Error(`--teacher=${config.teacher} takes ${th}x${tw}x${tc} inputs, this run ${spec.size}x${spec.size}x${spec.channels}`);
   }
   teacher.trainable = false;
-  console.log(`${name}: distilling from ${config.teacher} (weight ${config.distill}, ${teacher.countParams()} parameters)`);
+  console.log(`${name}: distilling from ${config.teacher} (weight ${config.distill}${config.teacherFlip ? ", flip-averaged" : ""}, ${teacher.countParams()} parameters)`);
 }
 
 /** Target for one batch: 0/1 for gender; years for the baseline age net; a label distribution for ours. */
@@ -170,7 +172,10 @@ const AGE_VALUES = tf.range(0, AGE_BINS).reshape([AGE_BINS, 1]);
  */
 function withTeacher(x: tf.Tensor4D, y: tf.Tensor): tf.Tensor {
   if (!teacher) return y;
-  const soft = teacher.predict(x) as tf.Tensor;
+  // With --teacherFlip the student learns the flip-averaged output, which serving pays a batch of 2 for.
+  const soft = config.teacherFlip
+    ? tf.div(tf.add(teacher.predict(x) as tf.Tensor, teacher.predict(tf.reverse(x, 2)) as tf.Tensor), 2)
+    : teacher.predict(x) as tf.Tensor;
   return tf.add(tf.mul(y, 1 - config.distill), tf.mul(soft, config.distill));
 }
 
