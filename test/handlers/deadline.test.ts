@@ -25,7 +25,7 @@ describe('request deadline', () => {
     const image = jpegBomb(4000, 3000); // a 12 MP header: decoding takes ~1.8 s
     const started = performance.now();
     const late = await handler(event(image), context(RESPONSE_MARGIN_MS + 200));
-    expect(performance.now() - started).toBeLessThan(150);
+    expect(performance.now() - started).toBeLessThan(1_000); // a hang guard: decoding would take ~1.8 s
     expect(late.statusCode).toBe(504);
     expect(JSON.parse(late.body!)).toMatchObject({ error: { code: 'TIMEOUT' } });
     const early = await handler(event(image), context(30_000)); // time enough: the decoder gets it, and refuses it

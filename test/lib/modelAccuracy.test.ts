@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../lib/backend.js';
 import { loadAgeModel, loadGenderModel } from '../../lib/models.js';
+import { modelVersionOf } from '../../lib/analyzer.js';
 import type { AgeModel, GenderModel } from '../../lib/models.js';
 import { scoreSample } from '../../training/ciSample.js';
 import { mirroredFace } from '../../lib/preprocess.js';
@@ -32,12 +33,25 @@ describe('committed models', () => {
     expect(Math.abs(sample.ageMae - metrics.ciSample.ageMae)).toBeLessThan(0.02);
   });
 
+  it('are the models metrics.json was computed on', () => {
+    // The version hashes weights and manifests: new weights need a new `npm run evaluate`.
+    expect(modelVersionOf(MODELS)).toBe(metrics.modelVersion);
+  });
+
   it('agree with the full-test figures within sampling error', () => {
-    // 3 standard errors of a 393-face sample around the full test figure.
+    // 3 standard errors of a 393-face sample drawn without replacement from the N test faces.
+    const finite = Math.sqrt(1 - sample.n / metrics.n);
     const p = metrics.test.gender.accuracy;
-    expect(Math.abs(sample.genderAccuracy - p)).toBeLessThan(3 * Math.sqrt((p * (1 - p)) / sample.n));
-    const maeStdErr = metrics.test.age.rmse / Math.sqrt(sample.n); // |error| sd is below the RMSE
-    expect(Math.abs(sample.ageMae - metrics.test.age.mae)).toBeLessThan(3 * maeStdErr);
+    expect(Math.abs(sample.genderAccuracy - p)).toBeLessThan(3 * finite * Math.sqrt((p * (1 - p)) / sample.n));
+    const { mae, rmse } = metrics.test.age;
+    const absErrorSd = Math.sqrt(rmse ** 2 - mae ** 2); // sd of |error| from its mean and mean square
+    expect(Math.abs(sample.ageMae - mae)).toBeLessThan(3 * finite * absErrorSd / Math.sqrt(sample.n));
+  });
+
+  it('clearly beat the baseline row on the sample', () => {
+    // A regenerated metrics.json follows bad weights; this floor does not.
+    expect(sample.genderAccuracy).toBeGreaterThan(metrics.baseline.genderAccuracy + 0.03);
+    expect(sample.ageMae).toBeLessThan(metrics.baseline.ageMae - 2);
   });
 
   it('do not leak tensors when predicting', () => {
