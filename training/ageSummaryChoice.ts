@@ -4,7 +4,8 @@
  *     and mode;
  *  2. whether one interval stretch per predicted-age band would cover the true-age bands better
  *     than the single stretch `npm run calibrate` fits: fitted on even val faces, scored on odd.
- *   npx tsx training/ageSummaryChoice.ts [--models=models] [--level=0.8]
+ *   npx tsx training/ageSummaryChoice.ts [--models=models] [--level=0.8] [--testTimeFlip=keep|on|off]
+ * (keep: as the age manifest says; the card's figures without test-time flip come from `off`).
  */
 import { join, resolve } from 'node:path';
 import { initBackend } from '../lib/backend.js';
@@ -13,9 +14,12 @@ import { facesOf, inBatches, loadFeatures } from './features.js';
 import { AGE_BANDS, mean, stretchCovering, stretchNeeded } from './metrics.js';
 import { parseOverrides } from './overrides.js';
 
-const config = parseOverrides({ models: 'models', level: 0.8 }, process.argv.slice(2));
+const config = parseOverrides({ models: 'models', level: 0.8, testTimeFlip: 'keep' }, process.argv.slice(2));
+if (!['keep', 'on', 'off'].includes(config.testTimeFlip)) throw new Error('--testTimeFlip must be keep, on or off');
 await initBackend();
-const age = await loadAgeModel({ modelDir: join(resolve(config.models), 'age') });
+const loaded = await loadAgeModel({ modelDir: join(resolve(config.models), 'age') });
+const age = config.testTimeFlip === 'keep' ? loaded : loaded.withTestTimeFlip(config.testTimeFlip === 'on');
+console.log(`age-estimate test_time_flip=${age.manifest.testTimeFlip ? 'on' : 'off'}`);
 const val = await loadFeatures(age.manifest.spec, 'val');
 const faces = facesOf(val);
 const distributions = inBatches(faces, (b) => age.distributions(b));
