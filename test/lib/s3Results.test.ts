@@ -1,54 +1,72 @@
 import { createHash } from 'node:crypto';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AppError } from '../../lib/errors.js';
-import { checkS3Prefixes, loadConfig } from '../../lib/config.js';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createAnalyzer, modelVersionOf } from '../../lib/analyzer.js';
+import { checkS3Prefixes, getConfig, loadConfig } from '../../lib/config.js';
 import { createLogger } from '../../lib/logger.js';
 import { decodeS3Key, encodeS3Key, processS3Records, resultKeyFor } from '../../lib/s3Results.js';
 import type { S3Deps, S3ObjectRecord } from '../../lib/s3Results.js';
-import type { AnalyzeResult } from '../../lib/analyzer.js';
 import type { ObjectStore } from '../../lib/objectStore.js';
+import { s3ObjectStore } from '../../handlers/s3Store.js';
+import { chip, greyPng, listKeys, readText, s3 } from '../handlers/localAws.js';
 
 /**
- * An in-memory ObjectStore that counts body reads and can be told to fail writes. Every object's
- * ETag is 'abc'; a read pinned to another ETag is 'changed', as S3 answers If-Match with 412.
+ * processS3Records on real parts: s3rver (serverless-s3-local, started by the test setup) through
+ * the service's own S3 adapter, and the analyzer with the committed models. Two thin wrappers
+ * around the real store observe or break it where a test needs to: one counts body reads, one
+ * makes writes of chosen keys fail (as S3 throttling would).
  */
-function memoryStore(objects: Record<string, Uint8Array>) {
-  const written = new Map<string, string>();
-  const state = { reads: 0, failPuts: false, failPutKeys: new Set<string>() };
+const run = `lib${Date.now().toString(36)}`;
+const bucket = `face-age-gender-lib-${run}`;
+const s3Store = s3ObjectStore(s3);
+const analyzer = await createAnalyzer();
+
+/** The real store, counting body reads and failing writes to `failPutKeys`. */
+function observed(failPutKeys: string[] = []) {
+  const state = { reads: 0 };
   const store: ObjectStore = {
     async get(ref) {
-      const bytes = objects[`${ref.bucket}/${ref.key}`];
-      if (!bytes) return { status: 'missing' };
-      if (ref.eTag !== undefined && ref.eTag !== 'abc') return { status: 'changed' };
-      return { status: 'found', object: { size: bytes.length, eTag: 'abc', versionId: undefined, read: async () => { state.reads++; return bytes; }, discard: () => undefined } };
+      const got = await s3Store.get(ref);
+      if (got.status !== 'found') return got;
+      const { object } = got;
+      return { status: 'found', object: { ...object, read: async () => { state.reads++; return object.read(); }, discard: () => object.discard() } };
     },
-    async put(target, body) {
-      if (state.failPuts || state.failPutKeys.has(target.key)) throw new Error('SlowDown');
-      written.set(`${target.bucket}/${target.key}`, body);
+    async put(target, body, contentType) {
+      if (failPutKeys.includes(target.key)) throw new Error('SlowDown');
+      return s3Store.put(target, body, contentType);
     },
   };
-  return { store, written, state };
+  return { store, state };
 }
 
-const FACE_BYTES = new Uint8Array([1, 2, 3]);
-const NOT_IMAGE = new Uint8Array([9, 9, 9]);
-const NO_FACE_BYTES = new Uint8Array([7]);
+async function upload(key: string, body: Uint8Array | string, to = bucket): Promise<void> {
+  await s3.send(new PutObjectCommand({ Bucket: to, Key: key, Body: body }));
+}
 
-const analyzer: S3Deps['analyzer'] = {
-  async analyze(bytes) {
-    if (bytes === NOT_IMAGE) throw new AppError('UNSUPPORTED_IMAGE', 'not a JPEG, PNG, GIF, BMP or TIFF image');
-    if (bytes === NO_FACE_BYTES) throw new AppError('NO_FACE', 'no face found in the image');
-    return {
-      faces: [{ box: { left: 0, top: 0, width: 1, height: 1 }, detectionScore: 0.9, age: { value: 30, low: 25, high: 35, level: 0.8 }, gender: { value: 'male', confidence: 0.9 } }],
-      imageSize: { width: 200, height: 200, format: 'jpeg' }, modelVersion: 'v1', timingsMs: { decode: Math.random(), detect: 1, predict: 1, total: 2 },
-    } satisfies AnalyzeResult;
-  },
-};
+/** Every object under `prefix` with its text. */
+async function recordsUnder(prefix: string, from = bucket): Promise<Map<string, string>> {
+  const keys = await listKeys(prefix, from);
+  return new Map(await Promise.all(keys.map(async (k) => [k, await readText(k, from)] as [string, string])));
+}
 
-const routing = { inputPrefix: 'uploads/', resultsPrefix: 'results/', resultsBucket: '', maxObjectBytes: 10, timeBudgetMs: 5_000 };
+const face = chip('man');
+const routing = { inputPrefix: 'uploads/', resultsPrefix: 'results/', resultsBucket: '', maxObjectBytes: face.byteLength, timeBudgetMs: 20_000 };
 const silent = createLogger('test', 'error');
-const record = (key: string, extra: Partial<S3ObjectRecord> = {}): S3ObjectRecord => ({ eventName: 'ObjectCreated:Put', bucket: 'b', encodedKey: encodeS3Key(key), ...extra });
+const record = (key: string, extra: Partial<S3ObjectRecord> = {}): S3ObjectRecord => ({ eventName: 'ObjectCreated:Put', bucket, encodedKey: encodeS3Key(key), ...extra });
 const deps = (store: ObjectStore, overrides: Partial<S3Deps> = {}): S3Deps => ({ store, analyzer, routing, deadline: Date.now() + 60_000, log: silent, ...overrides });
+
+beforeAll(async () => {
+  // A bucket without a trigger: only these calls write its records.
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  await upload('uploads/face one.jpg', face);
+  await upload('uploads/notes.txt', 'not an image');
+  await upload('uploads/big.jpg', Buffer.concat([face, Buffer.alloc(1)])); // one byte over maxObjectBytes
+  await upload('uploads/wall.png', await greyPng());
+  await upload('results/uploads/a.jpg.json', face);
+  await upload('other/a.jpg', face);
+});
 
 describe('S3 key encoding', () => {
   it('decodes keys the way S3 encodes them in events', () => {
@@ -87,105 +105,81 @@ describe('resultKeyFor', () => {
 
 describe('processS3Records', () => {
   it('writes a result for a face and error records for a non-image, an oversize object and no face', async () => {
-    const { store, written } = memoryStore({
-      'b/uploads/face one.jpg': FACE_BYTES, 'b/uploads/notes.txt': NOT_IMAGE, 'b/uploads/big.jpg': new Uint8Array(11), 'b/uploads/wall.jpg': NO_FACE_BYTES,
-    });
-    const outcomes = await processS3Records(['uploads/face one.jpg', 'uploads/notes.txt', 'uploads/big.jpg', 'uploads/wall.jpg'].map((k) => record(k)), deps(store));
+    const keys = ['uploads/face one.jpg', 'uploads/notes.txt', 'uploads/big.jpg', 'uploads/wall.png'];
+    const outcomes = await processS3Records(keys.map((k) => record(k)), deps(s3Store, { routing: { ...routing, resultsPrefix: 'r1/' } }));
     expect(outcomes.map((o) => o.outcome)).toEqual(['result', 'error', 'error', 'error']);
-    expect([...written.keys()].sort()).toEqual([
-      'b/results/uploads/big.jpg.error.json', 'b/results/uploads/face one.jpg.json', 'b/results/uploads/notes.txt.error.json', 'b/results/uploads/wall.jpg.error.json',
-    ]);
-    const result = JSON.parse(written.get('b/results/uploads/face one.jpg.json')!);
-    expect(result).toMatchObject({ source: { bucket: 'b', key: 'uploads/face one.jpg', eTag: 'abc', size: 3 }, modelVersion: 'v1', faces: [{ age: { value: 30 } }] });
+    const written = await recordsUnder('r1/');
+    expect([...written.keys()]).toEqual(['r1/uploads/big.jpg.error.json', 'r1/uploads/face one.jpg.json', 'r1/uploads/notes.txt.error.json', 'r1/uploads/wall.png.error.json']);
+    const result = JSON.parse(written.get('r1/uploads/face one.jpg.json')!);
+    expect(result).toMatchObject({ source: { bucket, key: 'uploads/face one.jpg', size: face.byteLength }, modelVersion: modelVersionOf(getConfig().modelDir) });
+    expect(result.faces).toHaveLength(1);
+    expect(result.faces[0].gender.value).toBe('male'); // the chip's label (28, male)
+    expect(result.faces[0].age.low).toBeLessThanOrEqual(result.faces[0].age.value);
     expect(result).not.toHaveProperty('timingsMs');
-    expect(JSON.parse(written.get('b/results/uploads/notes.txt.error.json')!).error.code).toBe('UNSUPPORTED_IMAGE');
-    expect(JSON.parse(written.get('b/results/uploads/big.jpg.error.json')!).error).toMatchObject({ code: 'IMAGE_TOO_LARGE', details: { size: 11, maxBytes: 10 } });
-    expect(JSON.parse(written.get('b/results/uploads/wall.jpg.error.json')!).error.code).toBe('NO_FACE');
+    expect(JSON.parse(written.get('r1/uploads/notes.txt.error.json')!).error.code).toBe('UNSUPPORTED_IMAGE');
+    expect(JSON.parse(written.get('r1/uploads/big.jpg.error.json')!).error).toMatchObject({ code: 'IMAGE_TOO_LARGE', details: { size: face.byteLength + 1, maxBytes: face.byteLength } });
+    expect(JSON.parse(written.get('r1/uploads/wall.png.error.json')!).error.code).toBe('NO_FACE');
   });
 
   it('checks the size before reading the body', async () => {
-    const { store, state } = memoryStore({ 'b/uploads/big.jpg': new Uint8Array(11) });
-    await processS3Records([record('uploads/big.jpg')], deps(store));
+    const { store, state } = observed();
+    const outcomes = await processS3Records([record('uploads/big.jpg')], deps(store, { routing: { ...routing, resultsPrefix: 'r2/' } }));
+    expect(outcomes[0]).toMatchObject({ outcome: 'error', code: 'IMAGE_TOO_LARGE' });
     expect(state.reads).toBe(0);
   });
 
   it('writes identical bytes when an event is delivered twice', async () => {
-    const { store, written } = memoryStore({ 'b/uploads/a.jpg': FACE_BYTES, 'b/uploads/x.txt': NOT_IMAGE });
-    const event = [record('uploads/a.jpg'), record('uploads/x.txt')];
-    await processS3Records(event, deps(store));
-    const first = new Map(written);
-    await processS3Records(event, deps(store));
-    expect(written).toEqual(first);
+    const event = [record('uploads/face one.jpg'), record('uploads/notes.txt')];
+    const again = { routing: { ...routing, resultsPrefix: 'r3/' } };
+    await processS3Records(event, deps(s3Store, again));
+    const first = await recordsUnder('r3/');
+    expect(first.size).toBe(2);
+    await processS3Records(event, deps(s3Store, again));
+    expect(await recordsUnder('r3/')).toEqual(first);
   });
 
-  it('ignores keys outside the input prefix, results and non-create events', async () => {
-    const { store, written, state } = memoryStore({ 'b/results/uploads/a.jpg.json': FACE_BYTES, 'b/other/a.jpg': FACE_BYTES, 'b/uploads/a.jpg': FACE_BYTES });
+  it('ignores keys outside the input prefix, results and non-create events, without reading them', async () => {
+    const { store, state } = observed();
     const outcomes = await processS3Records([
-      record('results/uploads/a.jpg.json'), record('other/a.jpg'), record('uploads/a.jpg', { eventName: 'ObjectRemoved:Delete' }),
-    ], deps(store));
+      record('results/uploads/a.jpg.json'), record('other/a.jpg'), record('uploads/face one.jpg', { eventName: 'ObjectRemoved:Delete' }),
+    ], deps(store, { routing: { ...routing, resultsPrefix: 'results/' } }));
     expect(outcomes.map((o) => o.outcome)).toEqual(['ignored', 'ignored', 'ignored']);
-    expect(written.size).toBe(0);
+    expect(await listKeys('results/', bucket)).toEqual(['results/uploads/a.jpg.json']); // the upload itself, nothing written
     expect(state.reads).toBe(0);
   });
 
   it('skips an object deleted before it was processed', async () => {
-    const { store, written } = memoryStore({});
-    expect((await processS3Records([record('uploads/gone.jpg')], deps(store)))[0].outcome).toBe('skipped');
-    expect(written.size).toBe(0);
-  });
-
-  it('skips an object replaced since the event (another ETag) without reading or writing anything', async () => {
-    const { store, written, state } = memoryStore({ 'b/uploads/a.jpg': FACE_BYTES });
-    const outcomes = await processS3Records([record('uploads/a.jpg', { eTag: '"old"' }), record('uploads/a.jpg', { eTag: 'abc' })], deps(store));
-    expect(outcomes).toMatchObject([{ outcome: 'skipped', reason: 'object was replaced by a newer upload' }, { outcome: 'result' }]);
-    expect(state.reads).toBe(1);
-    expect([...written.keys()]).toEqual(['b/results/uploads/a.jpg.json']);
+    const outcomes = await processS3Records([record('uploads/gone.jpg')], deps(s3Store, { routing: { ...routing, resultsPrefix: 'r4/' } }));
+    expect(outcomes[0].outcome).toBe('skipped');
+    expect(await listKeys('r4/', bucket)).toEqual([]);
   });
 
   it('marks a record failed when even its error record cannot be written, and still processes the others', async () => {
-    const { store, written, state } = memoryStore({ 'b/uploads/x.txt': NOT_IMAGE, 'b/uploads/a.jpg': FACE_BYTES });
-    state.failPutKeys.add('results/uploads/x.txt.error.json');
-    const outcomes = await processS3Records([record('uploads/x.txt'), record('uploads/a.jpg')], deps(store));
+    const { store } = observed(['r5/uploads/notes.txt.error.json']);
+    const outcomes = await processS3Records([record('uploads/notes.txt'), record('uploads/face one.jpg')], deps(store, { routing: { ...routing, resultsPrefix: 'r5/' } }));
     expect(outcomes.map((o) => o.outcome)).toEqual(['failed', 'result']);
-    expect([...written.keys()]).toEqual(['b/results/uploads/a.jpg.json']);
+    expect(await listKeys('r5/', bucket)).toEqual(['r5/uploads/face one.jpg.json']);
   });
 
-  it('fails, without an error record, on errors a retry may fix', async () => {
-    const { store, written } = memoryStore({ 'b/uploads/a.jpg': FACE_BYTES });
-    const broken: S3Deps['analyzer'] = { analyze: async () => { throw new AppError('MODEL_LOAD_FAILED', 'weights missing'); } };
-    const outcomes = await processS3Records([record('uploads/a.jpg')], deps(store, { analyzer: broken }));
+  it('fails, without an error record, on errors a retry may fix (models that cannot load)', async () => {
+    // As handlers/s3.ts does: the analyzer is created on first use; here from a folder without models.
+    const broken: S3Deps['analyzer'] = { analyze: async (...args) => (await createAnalyzer({ ...getConfig(), modelDir: join(tmpdir(), `no-models-${run}`) })).analyze(...args) };
+    const outcomes = await processS3Records([record('uploads/face one.jpg')], deps(s3Store, { analyzer: broken, routing: { ...routing, resultsPrefix: 'r6/' } }));
     expect(outcomes[0]).toMatchObject({ outcome: 'failed', code: 'MODEL_LOAD_FAILED' });
-    expect(written.size).toBe(0);
+    expect(await listKeys('r6/', bucket)).toEqual([]);
   });
 
   it('fails a malformed key instead of guessing it', async () => {
-    const { store } = memoryStore({});
-    const outcomes = await processS3Records([{ eventName: 'ObjectCreated:Put', bucket: 'b', encodedKey: 'uploads/%E0%A4%A.jpg' }], deps(store));
+    const outcomes = await processS3Records([{ eventName: 'ObjectCreated:Put', bucket, encodedKey: 'uploads/%E0%A4%A.jpg' }], deps(s3Store));
     expect(outcomes[0]).toMatchObject({ outcome: 'failed', code: 'INVALID_REQUEST' });
   });
 
-  it('writes the records of an over-long key under the hashed name, with the whole key inside, the same on re-delivery', async () => {
-    const face = `uploads/${'f'.repeat(1000)}.jpg`;
-    const text = `uploads/${'t'.repeat(1000)}.txt`;
-    const { store, written } = memoryStore({ [`b/${face}`]: FACE_BYTES, [`b/${text}`]: NOT_IMAGE });
-    const event = [record(face), record(text)];
-    const outcomes = await processS3Records(event, deps(store));
-    const hash = (key: string) => createHash('sha256').update(key).digest('hex');
-    expect(outcomes).toMatchObject([
-      { outcome: 'result', resultKey: `results/_long/${hash(face)}.json` },
-      { outcome: 'error', resultKey: `results/_long/${hash(text)}.error.json` },
-    ]);
-    expect(JSON.parse(written.get(`b/results/_long/${hash(face)}.json`)!).source.key).toBe(face);
-    expect(JSON.parse(written.get(`b/results/_long/${hash(text)}.error.json`)!).source.key).toBe(text);
-    const first = new Map(written);
-    await processS3Records(event, deps(store));
-    expect(written).toEqual(first);
-  });
-
   it('writes to the results bucket when one is configured', async () => {
-    const { store, written } = memoryStore({ 'b/uploads/a.jpg': FACE_BYTES });
-    await processS3Records([record('uploads/a.jpg')], deps(store, { routing: { ...routing, resultsBucket: 'out' } }));
-    expect([...written.keys()]).toEqual(['out/results/uploads/a.jpg.json']);
+    const out = `${bucket}-out`;
+    await s3.send(new CreateBucketCommand({ Bucket: out }));
+    await processS3Records([record('uploads/face one.jpg')], deps(s3Store, { routing: { ...routing, resultsPrefix: 'r7/', resultsBucket: out } }));
+    expect(await listKeys('r7/', out)).toEqual(['r7/uploads/face one.jpg.json']);
+    expect(await listKeys('r7/', bucket)).toEqual([]);
   });
 });
 

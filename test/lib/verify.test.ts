@@ -1,10 +1,13 @@
-import { describe, expect, it } from 'vitest';
-import { AppError } from '../../lib/errors.js';
+import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ageOn, decideVerification, verifyClaim, VerifyRequestSchema } from '../../lib/verify.js';
-import { getAnalyzer } from '../../lib/analyzer.js';
+import { getAnalyzer, modelVersionOf } from '../../lib/analyzer.js';
+import { getConfig } from '../../lib/config.js';
+import { s3ObjectStore } from '../../handlers/s3Store.js';
+import { chip, greyPng, s3 } from '../handlers/localAws.js';
 import { readChip, sampleTestChips } from '../support/utkface.js';
 import type { VerifyDeps, VerifyThresholds } from '../../lib/verify.js';
-import type { AnalyzeResult, FaceResult } from '../../lib/analyzer.js';
+import type { AnalyzeOptions, FaceResult } from '../../lib/analyzer.js';
 import type { ObjectStore } from '../../lib/objectStore.js';
 
 const thresholds: VerifyThresholds = { ageLevel: 0.95, ageTolerance: 3, minGenderConfidence: 0.8, minDetectionScore: 0.75 };
@@ -137,56 +140,69 @@ describe('VerifyRequestSchema', () => {
   });
 });
 
-describe('verifyClaim', () => {
-  const analysis = (faces: FaceResult[]): AnalyzeResult => ({
-    faces, imageSize: { width: 200, height: 200, format: 'jpeg' }, modelVersion: 'age-1+gender-2', timingsMs: { decode: 1, detect: 1, predict: 1, total: 3 },
+describe('verifyClaim (the analyzer with the committed models, s3rver through the service\'s S3 adapter)', () => {
+  const bucket = `face-age-gender-verify-${Date.now().toString(36)}`;
+  const man = chip('man').toString('base64'); // a UTKFace test chip: 28, male
+  const s3Store = s3ObjectStore(s3);
+  const config = { maxImageBytes: 1_000_000, maxS3ImageBytes: 1000, s3InputPrefix: 'uploads/', verifyS3Bucket: bucket, verifyAgeLevel: 0.95, verifyAgeTolerance: 3, verifyMinGenderConfidence: 0.8, verifyMinDetectionScore: 0.75 };
+  let analyzer: VerifyDeps['analyzer'];
+  const deps = (overrides: Partial<VerifyDeps> = {}): VerifyDeps => ({
+    analyzer, store: s3Store, now: new Date('2024-06-01T12:00:00Z'), deadline: Date.now() + 30_000, config, ...overrides,
   });
-  const emptyStore: ObjectStore = { get: async () => ({ status: 'missing' }), put: async () => undefined };
-  const deps = (analyze: VerifyDeps['analyzer']['analyze'], store = emptyStore): VerifyDeps => ({
-    analyzer: { analyze }, store, now: new Date('2024-06-01T12:00:00Z'), deadline: Date.now() + 10_000,
-    config: { maxImageBytes: 1000, maxS3ImageBytes: 1000, s3InputPrefix: 'uploads/', verifyS3Bucket: 'b', verifyAgeLevel: 0.95, verifyAgeTolerance: 3, verifyMinGenderConfidence: 0.8, verifyMinDetectionScore: 0.75 },
+
+  beforeAll(async () => {
+    analyzer = await getAnalyzer();
+    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'uploads/big.jpg', Body: chip('man') })); // over maxS3ImageBytes
   });
 
   it('resolves a date of birth against asOf (default: today)', async () => {
-    const run = deps(async () => analysis([face()]));
-    const today = await verifyClaim({ image: 'aGVsbG8=', claimed: { dateOfBirth: '1970-01-01' } }, run);
+    const today = await verifyClaim({ image: man, claimed: { dateOfBirth: '1970-01-01' } }, deps());
     expect(today.checks.age.claimed).toBe(54);
-    const then = await verifyClaim({ image: 'aGVsbG8=', claimed: { dateOfBirth: '1970-01-01' }, asOf: '2000-01-01' }, run);
+    const then = await verifyClaim({ image: man, claimed: { dateOfBirth: '1970-01-01' }, asOf: '2000-01-01' }, deps());
     expect(then.checks.age.claimed).toBe(30);
-    expect(then.decision).toBe('consistent');
-    expect(then.modelVersion).toBe('age-1+gender-2');
+    expect(then.modelVersion).toBe(modelVersionOf(getConfig().modelDir));
   });
 
   it('asks the analyzer for detection and the age range at the configured level', async () => {
     const asked: unknown[] = [];
-    await verifyClaim({ image: 'aGVsbG8=', claimed: { age: 30 } }, deps(async (_bytes, options) => { asked.push(options); return analysis([face()]); }));
+    const watching = { analyze: (bytes: Uint8Array, options?: Partial<AnalyzeOptions>, deadline?: number) => { asked.push(options); return analyzer.analyze(bytes, options, deadline); } };
+    const result = await verifyClaim({ image: man, claimed: { age: 30 } }, deps({ analyzer: watching }));
     expect(asked).toEqual([{ detect: true, ageLevel: 0.95 }]);
+    expect(result.face?.age.level).toBe(0.95);
   });
 
   it('answers inconclusive, not an error, when the analyzer finds no face', async () => {
-    const result = await verifyClaim({ image: 'aGVsbG8=', claimed: { age: 30 } }, deps(async () => { throw new AppError('NO_FACE', 'no face'); }));
+    const grey = (await greyPng()).toString('base64');
+    const result = await verifyClaim({ image: grey, claimed: { age: 30 } }, deps());
     expect(result.decision).toBe('inconclusive');
+    expect(result.reasons.map((r) => r.code)).toContain('NO_FACE');
     expect(result.modelVersion).toBeNull();
   });
 
   it('throws INVALID_REQUEST for a missing s3 object', async () => {
-    await expect(verifyClaim({ s3: { bucket: 'b', key: 'uploads/nope.jpg' }, claimed: { age: 30 } }, deps(async () => analysis([face()]))))
-      .rejects.toMatchObject({ code: 'INVALID_REQUEST' });
+    await expect(verifyClaim({ s3: { bucket, key: 'uploads/nope.jpg' }, claimed: { age: 30 } }, deps())).rejects.toMatchObject({ code: 'INVALID_REQUEST' });
   });
 
   it('throws IMAGE_TOO_LARGE for an oversize s3 object without reading its body', async () => {
-    let read = false;
-    const store: ObjectStore = {
-      get: async () => ({ status: 'found', object: { size: 5000, eTag: 'e', versionId: undefined, read: async () => { read = true; return new Uint8Array(5000); }, discard: () => undefined } }),
-      put: async () => undefined,
+    let reads = 0;
+    // The real store, with its body reads counted.
+    const counting: ObjectStore = {
+      async get(ref) {
+        const got = await s3Store.get(ref);
+        if (got.status !== 'found') return got;
+        const { object } = got;
+        return { status: 'found', object: { ...object, read: async () => { reads++; return object.read(); }, discard: () => object.discard() } };
+      },
+      put: (target, body, contentType) => s3Store.put(target, body, contentType),
     };
-    await expect(verifyClaim({ s3: { bucket: 'b', key: 'uploads/big.jpg' }, claimed: { age: 30 } }, deps(async () => analysis([face()]), store)))
+    await expect(verifyClaim({ s3: { bucket, key: 'uploads/big.jpg' }, claimed: { age: 30 } }, deps({ store: counting })))
       .rejects.toMatchObject({ code: 'IMAGE_TOO_LARGE' });
-    expect(read).toBe(false);
+    expect(reads).toBe(0);
   });
 
   it('throws INVALID_BASE64 for an inline image that is not base64', async () => {
-    await expect(verifyClaim({ image: '***', claimed: { age: 30 } }, deps(async () => analysis([face()])))).rejects.toMatchObject({ code: 'INVALID_BASE64' });
+    await expect(verifyClaim({ image: '***', claimed: { age: 30 } }, deps())).rejects.toMatchObject({ code: 'INVALID_BASE64' });
   });
 });
 
