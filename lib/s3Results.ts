@@ -82,16 +82,20 @@ function encodeS3Key(key: string): string {
 const MAX_S3_KEY_BYTES = 1024;
 
 /**
- * `<resultsPrefix><key>.json` / `.error.json`, or, when the `.error.json` name would exceed S3's
- * key limit, `<resultsPrefix>_long/<sha256 hex of key>.json` / `.error.json`. The hash keeps the
- * name deterministic, so a re-delivered event still rewrites the same record; the record holds
- * the full key in `source.key`. Decided on the longer (error) name so both kinds of record of a
- * key are in the same place. lib/config.ts keeps the input prefix off `_long/`, so a hashed
- * name is never also the direct name of some upload.
+ * `<resultsPrefix><key>.json` / `.error.json`, or `<resultsPrefix>_long/<sha256 hex of key>.json`
+ * / `.error.json` for a key that cannot be copied into its record's name:
+ * - when the `.error.json` name would exceed S3's key limit (decided on the longer name, so both
+ *   kinds of record of a key are in the same place);
+ * - when the key ends in `.error`: the result of `a.jpg.error` would otherwise be named
+ *   `a.jpg.error.json`, the error record of `a.jpg`, and one of the two would be lost.
+ * The hash keeps the name deterministic, so a re-delivered event still rewrites the same record;
+ * the record holds the full key in `source.key`. lib/config.ts keeps the input prefix off
+ * `_long/`, so a hashed name is never also the direct name of some upload.
  */
 function resultKeyFor(key: string, resultsPrefix: string, kind: 'result' | 'error'): string {
   const suffix = kind === 'error' ? '.error.json' : '.json';
-  if (Buffer.byteLength(`${resultsPrefix}${key}.error.json`, 'utf8') <= MAX_S3_KEY_BYTES) return `${resultsPrefix}${key}${suffix}`;
+  const fits = Buffer.byteLength(`${resultsPrefix}${key}.error.json`, 'utf8') <= MAX_S3_KEY_BYTES;
+  if (fits && !key.endsWith('.error')) return `${resultsPrefix}${key}${suffix}`;
   return `${resultsPrefix}${LONG_KEYS_FOLDER}${createHash('sha256').update(key, 'utf8').digest('hex')}${suffix}`;
 }
 

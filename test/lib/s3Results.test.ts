@@ -92,6 +92,17 @@ describe('resultKeyFor', () => {
     expect(resultKeyFor(longest, 'results/', 'result')).toBe(`results/${longest}.json`);
   });
 
+  it('gives no two keys the same record name: a key ending in .error is named by its hash', () => {
+    // Copied, the result of a.jpg.error would be a.jpg's error record.
+    expect(resultKeyFor('uploads/a.jpg', 'results/', 'error')).toBe('results/uploads/a.jpg.error.json');
+    expect(resultKeyFor('uploads/a.jpg.error', 'results/', 'result')).toBe(`results/_long/${sha256('uploads/a.jpg.error')}.json`);
+    expect(resultKeyFor('uploads/a.jpg.error', 'results/', 'error')).toBe(`results/_long/${sha256('uploads/a.jpg.error')}.error.json`);
+    expect(resultKeyFor('uploads/a.error.jpg', 'results/', 'result')).toBe('results/uploads/a.error.jpg.json');
+    const keys = ['uploads/a.jpg', 'uploads/a.jpg.error', 'uploads/a.jpg.error.error', 'uploads/a.jpg.json', 'uploads/a', 'uploads/a.error', keyOfBytes(1006), keyOfBytes(1005)];
+    const names = keys.flatMap((k) => [resultKeyFor(k, 'results/', 'result'), resultKeyFor(k, 'results/', 'error')]);
+    expect(new Set(names).size).toBe(names.length);
+  });
+
   it('names both records of a longer key by the SHA-256 of the key, under _long/', () => {
     const key = keyOfBytes(1006);
     expect(key.length).toBeLessThan(1006); // characters; the bytes decide
@@ -172,6 +183,18 @@ describe('processS3Records', () => {
   it('fails a malformed key instead of guessing it', async () => {
     const outcomes = await processS3Records([{ eventName: 'ObjectCreated:Put', bucket, encodedKey: 'uploads/%E0%A4%A.jpg' }], deps(s3Store));
     expect(outcomes[0]).toMatchObject({ outcome: 'failed', code: 'INVALID_REQUEST' });
+  });
+
+  it('keeps both records of a key and the same key + .error (a review found one overwriting the other)', async () => {
+    await upload('uploads/c.jpg', 'not an image');
+    await upload('uploads/c.jpg.error', face);
+    const outcomes = await processS3Records([record('uploads/c.jpg'), record('uploads/c.jpg.error')], deps(s3Store, { routing: { ...routing, resultsPrefix: 'r8/' } }));
+    expect(outcomes.map((o) => o.outcome)).toEqual(['error', 'result']);
+    const written = await recordsUnder('r8/');
+    expect(written.size).toBe(2);
+    expect(JSON.parse(written.get('r8/uploads/c.jpg.error.json')!)).toMatchObject({ source: { key: 'uploads/c.jpg' }, error: { code: 'UNSUPPORTED_IMAGE' } });
+    const hashed = `r8/_long/${createHash('sha256').update('uploads/c.jpg.error').digest('hex')}.json`;
+    expect(JSON.parse(written.get(hashed)!)).toMatchObject({ source: { key: 'uploads/c.jpg.error' }, faces: [{ gender: { value: 'male' } }] });
   });
 
   it('writes to the results bucket when one is configured', async () => {
