@@ -13,6 +13,7 @@ import { createLogger } from '../lib/logger.js';
 import { processS3Records } from '../lib/s3Results.js';
 import type { RecordOutcome } from '../lib/s3Results.js';
 import { createS3Client, s3ObjectStore } from './s3Store.js';
+import { issuesMessage } from '../lib/validationMessage.js';
 
 const S3EventSchema = z.object({
   Records: z.array(z.object({
@@ -38,7 +39,7 @@ async function handler(event: unknown, context: Context): Promise<{ records: Rec
   const log = createLogger('s3', config.logLevel, { requestId: context.awsRequestId });
   const parsed = S3EventSchema.safeParse(event);
   if (!parsed.success) {
-    log.error('not an S3 event', { issues: parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.')}: ${i.message}`) });
+    log.error('not an S3 event', { issues: issuesMessage(parsed.error.issues) });
     throw new Error('not an S3 event notification');
   }
   const records = parsed.data.Records.map((r) => ({

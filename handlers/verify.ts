@@ -13,6 +13,7 @@ import type { VerifyResult } from '../lib/verify.js';
 import { errorResponse } from './errors.js';
 import type { ErrorBody } from './errors.js';
 import { createS3Client, s3ObjectStore } from './s3Store.js';
+import { issuesMessage } from '../lib/validationMessage.js';
 
 /** Answer this long before the Lambda timeout, ms. */
 const SAFETY_MARGIN_MS = 1_000;
@@ -29,8 +30,7 @@ async function handler(event: unknown, context: Context): Promise<(VerifyResult 
   try {
     const parsed = VerifyRequestSchema.safeParse(event);
     if (!parsed.success) {
-      const message = parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.') || 'event'}: ${i.message}`).join('; ');
-      throw new AppError('INVALID_REQUEST', message);
+      throw new AppError('INVALID_REQUEST', issuesMessage(parsed.error.issues));
     }
     const request = parsed.data;
     const analyzer = await getAnalyzer();

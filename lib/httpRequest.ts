@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { AppError } from './errors.js';
 import { decodeBase64Image } from './imageDecode.js';
 import type { AnalyzeOptions } from './analyzer.js';
+import { issuesMessage } from './validationMessage.js';
 
 interface HttpRequestParts {
   /** The body as API Gateway delivers it: text, or base64 text when isBase64Encoded. */
@@ -77,10 +78,7 @@ function base64DecodedLength(text: string): number {
 
 /** Checks a zod result, turning a failure into a 400 INVALID_REQUEST naming the first problem. */
 function checked<T>(result: { success: true; data: T } | { success: false; error: z.ZodError }, where: string): T {
-  if (!result.success) {
-    const issue = result.error.issues[0];
-    throw new AppError('INVALID_REQUEST', `${[where, ...issue.path].join('.')}: ${issue.message}`);
-  }
+  if (!result.success) throw new AppError('INVALID_REQUEST', issuesMessage(result.error.issues.slice(0, 1), where));
   return result.data;
 }
 

@@ -150,9 +150,14 @@ function parseDate(text: string): { y: number; m: number; d: number } | undefine
   const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text);
   if (!match) return undefined;
   const [y, m, d] = [Number(match[1]), Number(match[2]), Number(match[3])];
-  const date = new Date(Date.UTC(y, m - 1, d));
-  return date.getUTCFullYear() === y && date.getUTCMonth() === m - 1 && date.getUTCDate() === d ? { y, m, d } : undefined;
+  // setUTCFullYear, not Date.UTC: Date.UTC reads years 0-99 as 1900-1999.
+  const date = new Date(0);
+  date.setUTCFullYear(y, m - 1, d);
+  return y >= 1 && date.getUTCFullYear() === y && date.getUTCMonth() === m - 1 && date.getUTCDate() === d ? { y, m, d } : undefined;
 }
+
+/** The oldest claimed age verify takes, as `claimed.age` or from dateOfBirth and asOf (the oldest person documented lived 122 years). */
+const MAX_CLAIMED_AGE = 130;
 
 /** Completed years between two YYYY-MM-DD dates (a 29 February birthday counts on 1 March in common years). */
 function ageOn(dateOfBirth: string, asOf: string): number {
@@ -162,6 +167,7 @@ function ageOn(dateOfBirth: string, asOf: string): number {
   const beforeBirthday = day.m < birth.m || (day.m === birth.m && day.d < birth.d);
   const years = day.y - birth.y - (beforeBirthday ? 1 : 0);
   if (years < 0) throw new AppError('INVALID_REQUEST', `dateOfBirth ${dateOfBirth} is after asOf ${asOf}`);
+  if (years > MAX_CLAIMED_AGE) throw new AppError('INVALID_REQUEST', `dateOfBirth ${dateOfBirth} and asOf ${asOf} give an age of ${years}, over ${MAX_CLAIMED_AGE}`);
   return years;
 }
 
@@ -172,7 +178,7 @@ const VerifyRequestSchema = z.object({
   s3: z.object({ bucket: z.string().min(1).max(255), key: z.string().min(1).max(1024) }).strict().optional(),
   claimed: z.object({
     dateOfBirth: isoDate.optional(),
-    age: z.number().min(0).max(130).optional(),
+    age: z.number().min(0).max(MAX_CLAIMED_AGE).optional(),
     gender: z.enum(['female', 'male']).optional(),
   }).strict()
     .refine((c) => c.dateOfBirth === undefined || c.age === undefined, { message: 'claim dateOfBirth or age, not both' })

@@ -76,6 +76,14 @@ describe('verify handler', () => {
     expect(payload).toMatchObject({ error: { code, message: expect.any(String) } });
   });
 
+  it('answers an event of 100,000 unknown fields with a short INVALID_REQUEST, not a reply over Lambda\'s 6 MB', async () => {
+    const fields = Object.fromEntries(Array.from({ length: 100_000 }, (_, i) => [`field${i}`, 1]));
+    const { functionError, payload } = await invoke('verify', { image: 'aGVsbG8=', claimed: { age: 30 }, ...fields });
+    expect(functionError).toBeUndefined();
+    expect(payload.error).toMatchObject({ code: 'INVALID_REQUEST', message: expect.stringMatching(/unknown fields "field0", .* and 99995 more/) });
+    expect(JSON.stringify(payload).length).toBeLessThan(2_000);
+  });
+
   it.each([
     ['an existing object outside uploads/', { bucket: BUCKET, key: outsideKey }],
     ['another bucket', { bucket: `${BUCKET}-other`, key: faceKey }],

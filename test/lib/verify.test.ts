@@ -116,6 +116,14 @@ describe('ageOn', () => {
   it('throws INVALID_REQUEST when the birth date is after asOf', () => {
     expect(() => ageOn('2030-01-01', '2020-01-01')).toThrow(expect.objectContaining({ code: 'INVALID_REQUEST' }));
   });
+
+  it('takes years before 100 as written, and refuses an age over 130 as claimed.age does', () => {
+    // Date.UTC would read 0099 as 1999.
+    expect(ageOn('0099-06-15', '0150-06-15')).toBe(51);
+    expect(ageOn('1900-01-01', '2030-01-01')).toBe(130);
+    expect(() => ageOn('1900-01-01', '9999-12-31')).toThrow(expect.objectContaining({ code: 'INVALID_REQUEST', message: expect.stringMatching(/age of 8099, over 130/) }));
+    expect(() => ageOn('0000-01-01', '2000-01-01')).toThrow(expect.objectContaining({ code: 'INVALID_REQUEST' }));
+  });
 });
 
 describe('VerifyRequestSchema', () => {
