@@ -36,6 +36,11 @@ interface DecodeLimits {
  * settings"), 90-135 ns; rounded up.
  */
 const DECODE_NS_PER_PIXEL = 150;
+/**
+ * jpeg-js's own memory limit (its default, set explicitly so the header check below and the
+ * decoder agree): about 24 MP for a 4:4:4 JPEG, 37 MP for 4:2:0.
+ */
+const JPEG_JS_MAX_MEMORY_MB = 512;
 
 interface DecodedImage extends RgbaImage {
   format: ImageFormat;
@@ -68,8 +73,11 @@ async function decodeImage(bytes: Uint8Array, limits: DecodeLimits): Promise<Dec
   if (header.problem) throw new AppError('UNSUPPORTED_IMAGE', header.problem);
   if (width === 0 || height === 0) throw new AppError('UNSUPPORTED_IMAGE', `corrupt ${format}: no readable dimensions`);
   if (header.decodeSide > limits.maxSide || header.decodePixels > limits.maxPixels) {
-    const what = header.decodePixels > width * height ? `${width}x${height} with ${header.decodePixels} pixels in its frames or pages` : `${width}x${height}`;
-    throw new AppError('IMAGE_TOO_LARGE', `image is ${what}, over the limit of ${limits.maxPixels} pixels or ${limits.maxSide} px a side`,
+    // Name the limit that failed, and the frame or page sizes when they, not the image's, decide.
+    const inFrames = header.decodePixels > width * height || header.decodeSide > Math.max(width, height);
+    const what = inFrames ? `${width}x${height} (its frames or pages: up to ${header.decodeSide} px a side, ${header.decodePixels} pixels)` : `${width}x${height}`;
+    const limit = header.decodeSide > limits.maxSide ? `${limits.maxSide} px a side` : `${limits.maxPixels} pixels`;
+    throw new AppError('IMAGE_TOO_LARGE', `image is ${what}, over the limit of ${limit}`,
       { details: { width, height, maxPixels: limits.maxPixels, maxSide: limits.maxSide } });
   }
   if (Math.min(width, height) < limits.minSide) {
@@ -79,6 +87,10 @@ async function decodeImage(bytes: Uint8Array, limits: DecodeLimits): Promise<Dec
   if (aspect > limits.maxAspect) {
     throw new AppError('IMAGE_TOO_SMALL', `image is ${width}x${height}; its longer side may be at most ${limits.maxAspect} times its shorter (it is ${aspect.toFixed(1)} times)`,
       { details: { maxAspect: limits.maxAspect } });
+  }
+  if (header.decodeBytes !== undefined && header.decodeBytes > JPEG_JS_MAX_MEMORY_MB * 2 ** 20) {
+    throw new AppError('IMAGE_TOO_LARGE', `the ${width}x${height} jpeg needs ${Math.ceil(header.decodeBytes / 2 ** 20)} MB to decode, over the decoder's ${JPEG_JS_MAX_MEMORY_MB} MB`,
+      { details: { width, height } });
   }
   if (header.scans !== undefined && header.scans > limits.maxJpegScans) {
     throw new AppError('UNSUPPORTED_IMAGE', `jpeg has ${header.scans} scans, more than the ${limits.maxJpegScans} we decode`,
@@ -100,7 +112,7 @@ async function decodeImage(bytes: Uint8Array, limits: DecodeLimits): Promise<Dec
   let image;
   try {
     // jpeg-js checks every frame header against maxResolutionInMP before allocating for it.
-    image = await Jimp.fromBuffer(buffer, { 'image/jpeg': { maxResolutionInMP: limits.maxPixels / 1e6 } });
+    image = await Jimp.fromBuffer(buffer, { 'image/jpeg': { maxResolutionInMP: limits.maxPixels / 1e6, maxMemoryUsageInMB: JPEG_JS_MAX_MEMORY_MB } });
   } catch (cause) {
     // jpeg-js refuses images whose decode would need over 512 MB (about 24 MP): a size limit, not a corrupt file.
     if (/maxMemoryUsageInMB|maxResolutionInMP/.test(String((cause as Error)?.message))) {

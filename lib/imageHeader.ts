@@ -30,6 +30,13 @@ interface ImageHeader {
    * few bytes long: a 137 KB progressive JPEG of 2,000 scans takes 5 s. Real files have about 10.
    */
   scans?: number;
+  /**
+   * JPEG only: the bytes jpeg-js will count against its memory limit to decode the frame, from the
+   * frame header's size and sampling factors (jpegJsBytes). It checks that limit as it goes, and
+   * the last allocations come after the whole image is decoded: a 25 MP 4:4:4 JPEG used to be
+   * refused only after ~4 s of work.
+   */
+  decodeBytes?: number;
   /** PNG only: Adam7 interlacing, which pngjs inflates without an output bound (see lib/imageDecode.ts). */
   interlaced?: boolean;
   /** Why the file must not be decoded at all (it is malformed in a way a decoder would mishandle); unset when fine. */
@@ -144,6 +151,7 @@ function countPairs(b: Buffer, first: number, second: number): number {
  */
 function readJpeg(b: Buffer): ImageHeader {
   let frame: Size | undefined;
+  let samplings: Sampling[] = [];
   const scans = countPairs(b, 0xff, 0xda);
   let i = 2;
   while (i + 4 <= b.length) {
@@ -157,6 +165,7 @@ function readJpeg(b: Buffer): ImageHeader {
     const isFrame = marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc;
     if (isFrame && i + 9 <= b.length) {
       const size = { height: b.readUInt16BE(i + 5), width: b.readUInt16BE(i + 7) };
+      samplings = frameSamplings(b, i);
       if (frame) {
         // The sizes still cover both frames: what jpeg-js would have allocated, had it been given the file.
         return {
@@ -178,7 +187,44 @@ function readJpeg(b: Buffer): ImageHeader {
     }
   }
   if (!frame) return sized('jpeg', 0, 0, { scans }); // no frame header: truncated or corrupt
-  return sized('jpeg', frame.width, frame.height, { scans });
+  return sized('jpeg', frame.width, frame.height, { scans, decodeBytes: jpegJsBytes(frame, samplings) });
+}
+
+/** A JPEG component's sampling factors. */
+interface Sampling { h: number; v: number }
+
+/** The components' sampling factors from the frame header at `at` (FF Cn, length, precision, height, width, count, then 3 bytes each). */
+function frameSamplings(b: Buffer, at: number): Sampling[] {
+  const count = at + 9 < b.length ? b[at + 9] : 0;
+  const out: Sampling[] = [];
+  for (let c = 0; c < count && at + 11 + 3 * c < b.length; c++) {
+    const factors = b[at + 11 + 3 * c];
+    out.push({ h: Math.max(1, factors >> 4), v: Math.max(1, factors & 15) });
+  }
+  return out;
+}
+
+/**
+ * What jpeg-js 0.4 counts against maxMemoryUsageInMB for one frame, as its decoder.js computes it:
+ * the coefficient blocks of every component (an Int32Array(64) per block, MCU-padded), each
+ * component's samples, the colour-converted pixels and the RGBA output. Its Huffman and
+ * quantisation tables (a few KB) are left out. Checked against jpeg-js itself in
+ * test/lib/imageHeader.test.ts.
+ */
+function jpegJsBytes({ width, height }: Size, components: Sampling[]): number {
+  if (components.length === 0) return 0;
+  const maxH = Math.max(...components.map((c) => c.h));
+  const maxV = Math.max(...components.map((c) => c.v));
+  const mcusPerLine = Math.ceil(width / 8 / maxH);
+  const mcusPerColumn = Math.ceil(height / 8 / maxV);
+  let bytes = 0;
+  for (const { h, v } of components) {
+    bytes += mcusPerLine * h * mcusPerColumn * v * 256;
+    const blocksPerLine = Math.ceil((Math.ceil(width / 8) * h) / maxH);
+    const blocksPerColumn = Math.ceil((Math.ceil(height / 8) * v) / maxV);
+    bytes += blocksPerLine * 8 * blocksPerColumn * 8;
+  }
+  return bytes + width * height * components.length + width * height * 4;
 }
 
 /** A GIF image descriptor: its rectangle and where its LZW data (code size byte, then sub-blocks) starts. */
@@ -316,5 +362,5 @@ function readTiff(b: Buffer): ImageHeader {
   };
 }
 
-export { readImageHeader, gifFrames, MAX_GIF_FRAMES, MAX_TIFF_PAGES };
+export { readImageHeader, gifFrames, jpegJsBytes, MAX_GIF_FRAMES, MAX_TIFF_PAGES };
 export type { ImageHeader, ImageFormat, GifFrame };

@@ -5,6 +5,8 @@
  * would mishandle are refused before it sees them.
  */
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join, resolve } from 'node:path';
 import { Jimp } from 'jimp';
 import { describe, expect, it } from 'vitest';
 import { gifLzwTerminates } from '../../lib/gifLzw.js';
@@ -17,6 +19,10 @@ import {
 
 const grey = (width: number, height: number) => ({ data: new Uint8Array(width * height * 4).fill(128), width, height });
 const LIMITS = { maxBytes: 15 * 2 ** 20, maxPixels: 25_000_000, maxSide: 10_000, minSide: 32, maxAspect: 10, maxJpegScans: 100 };
+
+/** jpeg-js, the decoder jimp runs for JPEGs: the judge of what it counts against its memory limit. */
+const jpegJs = createRequire(import.meta.url)('jpeg-js').decode as (data: Buffer, options: object) => unknown;
+const DATA = resolve(process.env.UTKFACE_DIR ?? '../shared/data');
 
 /**
  * Hang guards, not speed targets (those are benchmarks in bench/): each walk below stops early
@@ -150,6 +156,37 @@ describe('decodeImage before decoding', () => {
       await expect(decodeImage(pngBomb(width, height), LIMITS), `${width}x${height}`).rejects.toMatchObject({ code: 'IMAGE_TOO_SMALL', details: { maxAspect: 10 } });
     }
     expect(await decodeImage(encodePng(grey(320, 32)), LIMITS)).toMatchObject({ width: 320, height: 32 });
+  });
+
+  it('counts the memory jpeg-js will count for a JPEG, from its header (4:4:4 and 4:2:0, sizes off the 8 and 16 grid)', async () => {
+    // jpeg-js itself is the judge: it decodes within the estimate plus its tables, and not within one byte less.
+    const decodeWithin = (jpeg: Buffer, bytes: number) => jpegJs(jpeg, { maxMemoryUsageInMB: bytes / 2 ** 20, maxResolutionInMP: 100 });
+    const odd = await new Jimp({ width: 333, height: 251, color: 0x4080c0ff }).getBuffer('image/jpeg'); // jpeg-js's encoder: 4:4:4
+    const chip = readFileSync(join(DATA, 'utkface', '28_0_1_20170113195927894.jpg.chip.jpg'));
+    // The luma component's sampling factors in a baseline frame header (FF C0): 0x11 is 4:4:4, 0x22 4:2:0.
+    const lumaSampling = (jpeg: Buffer) => jpeg[jpeg.indexOf(Buffer.from([0xff, 0xc0])) + 11];
+    expect([lumaSampling(odd), lumaSampling(chip)]).toEqual([0x11, 0x22]);
+    for (const jpeg of [odd, chip]) {
+      const estimate = readImageHeader(jpeg)!.decodeBytes!;
+      expect(() => decodeWithin(jpeg, estimate + 16_384)).not.toThrow();
+      expect(() => decodeWithin(jpeg, estimate - 1)).toThrow(/maxMemoryUsageInMB/);
+    }
+  });
+
+  it('refuses a JPEG whose decode would exceed jpeg-js\'s 512 MB from its header, at once', async () => {
+    const started = performance.now();
+    await expect(decodeImage(jpegBomb(4999, 4999), LIMITS)).rejects.toMatchObject({ code: 'IMAGE_TOO_LARGE', message: expect.stringMatching(/needs 525 MB to decode, over the decoder's 512 MB/) });
+    expect(performance.now() - started).toBeLessThan(HANG_GUARD_MS); // decoding it took ~4 s before jpeg-js refused
+  });
+
+  it('names the size limit that failed, and the frame sizes when they decide', async () => {
+    await expect(decodeImage(pngBomb(6000, 6000), LIMITS)).rejects.toMatchObject({ code: 'IMAGE_TOO_LARGE', message: 'image is 6000x6000, over the limit of 25000000 pixels' });
+    await expect(decodeImage(pngBomb(12_000, 100), LIMITS)).rejects.toMatchObject({ message: 'image is 12000x100, over the limit of 10000 px a side' });
+    const pixels = new Uint8Array(64 * 64);
+    const gif = encodeGif([pixels, pixels], 64, 64, { frameSize: [30_000, 20] });
+    await expect(decodeImage(gif, LIMITS)).rejects.toMatchObject({
+      code: 'IMAGE_TOO_LARGE', message: 'image is 64x64 (its frames or pages: up to 30000 px a side, 600000 pixels), over the limit of 10000 px a side',
+    });
   });
 
   it('refuses a JPEG with more scans than MAX_JPEG_SCANS, and decodes one with fewer', async () => {
