@@ -6,7 +6,7 @@ import { inflateSync } from 'node:zlib';
 import { Jimp } from 'jimp';
 import { AppError } from './errors.js';
 import { gifLzwTerminates } from './gifLzw.js';
-import { gifFrames, readImageHeader } from './imageHeader.js';
+import { bmpLayoutProblem, gifFrames, readImageHeader } from './imageHeader.js';
 import type { ImageFormat } from './imageHeader.js';
 import type { RgbaImage } from './preprocess.js';
 
@@ -103,6 +103,10 @@ async function decodeImage(bytes: Uint8Array, limits: DecodeLimits): Promise<Dec
     }
   }
   if (header.interlaced) checkInterlacedPng(buffer);
+  if (format === 'bmp') {
+    const problem = bmpLayoutProblem(buffer);
+    if (problem) throw new AppError('UNSUPPORTED_IMAGE', problem);
+  }
   if (format === 'gif') {
     const [first] = gifFrames(buffer, 1); // jimp decodes the first frame only
     if (first && !gifLzwTerminates(buffer, first.dataOffset, first.width * first.height)) {

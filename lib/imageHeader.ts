@@ -109,6 +109,34 @@ function readBmp(b: Buffer): ImageHeader {
   return colors > MAX_BMP_COLORS ? { ...header, problem: `corrupt bmp: ${colors} palette colours, at most ${MAX_BMP_COLORS}` } : header;
 }
 
+/** Bits per pixel bmp-ts decodes; any other value it reads as 32 (garbage from a corrupt file). */
+const BMP_BITS = new Set([1, 4, 8, 16, 24, 32]);
+/** Compressions bmp-ts decodes, with the bits per pixel each goes with: none, RLE8, RLE4, bit fields, alpha bit fields. */
+const BMP_COMPRESSIONS: Record<number, number[]> = { 0: [1, 4, 8, 16, 24, 32], 1: [8], 2: [4], 3: [16, 32], 6: [16, 32] };
+
+/**
+ * Why bmp-ts would decode this BMP into garbage rather than fail: bits per pixel or compression
+ * it does not know (it falls back to 32 bits), pixel data starting past the end, or uncompressed
+ * rows that do not fit in the file (it reads zeros or throws half-way). Called once the size is
+ * known to be within limits (lib/imageDecode.ts), so an oversized header stays IMAGE_TOO_LARGE.
+ */
+function bmpLayoutProblem(b: Buffer): string | undefined {
+  if (b.length < 54) return `corrupt bmp: ${b.length} bytes, shorter than its headers`;
+  const offset = b.readUInt32LE(10);
+  const width = b.readInt32LE(18);
+  const height = Math.abs(b.readInt32LE(22));
+  const bits = b.readUInt16LE(28);
+  const compression = b.readUInt32LE(30);
+  if (!BMP_BITS.has(bits)) return `corrupt bmp: ${bits} bits per pixel`;
+  if (!(BMP_COMPRESSIONS[compression] ?? []).includes(bits)) return `corrupt bmp: compression ${compression} with ${bits} bits per pixel`;
+  if (offset >= b.length) return `corrupt bmp: pixel data at byte ${offset}, past the end (${b.length} bytes)`;
+  if (compression === 0 || compression === 3 || compression === 6) {
+    const needed = Math.ceil((bits * width) / 32) * 4 * height;
+    if (offset + needed > b.length) return `corrupt bmp: ${b.length - offset} bytes of pixel data, ${needed} needed for ${width}x${height} at ${bits} bits`;
+  }
+  return undefined;
+}
+
 /** Walks every chunk: pngjs re-reads its dimensions from each IHDR, so a second one is a bomb. */
 function readPng(b: Buffer): ImageHeader {
   let size: Size | undefined;
@@ -362,5 +390,5 @@ function readTiff(b: Buffer): ImageHeader {
   };
 }
 
-export { readImageHeader, gifFrames, jpegJsBytes, MAX_GIF_FRAMES, MAX_TIFF_PAGES };
+export { readImageHeader, gifFrames, jpegJsBytes, bmpLayoutProblem, MAX_GIF_FRAMES, MAX_TIFF_PAGES };
 export type { ImageHeader, ImageFormat, GifFrame };

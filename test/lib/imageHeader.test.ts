@@ -179,6 +179,26 @@ describe('decodeImage before decoding', () => {
     expect(performance.now() - started).toBeLessThan(HANG_GUARD_MS); // decoding it took ~4 s before jpeg-js refused
   });
 
+  it('refuses BMPs bmp-ts would decode into garbage: unknown bits per pixel, pixel data past the end, truncated rows', async () => {
+    const bmp = await new Jimp({ width: 40, height: 36, color: 0x4080c0ff }).getBuffer('image/bmp');
+    expect([bmp.readUInt32LE(10), bmp.readUInt16LE(28)]).toEqual([54, 24]);
+    expect(await decodeImage(bmp.subarray(0, 54 + 120 * 36), LIMITS)).toMatchObject({ width: 40, height: 36 }); // rows that just fit
+    expect(await decodeImage(bmp, LIMITS)).toMatchObject({ width: 40, height: 36, format: 'bmp' });
+    const edited = (edit: (b: Buffer) => void) => { const copy = Buffer.from(bmp); edit(copy); return copy; };
+    const cases: [string, Buffer, RegExp][] = [
+      ['99 bits per pixel', edited((b) => b.writeUInt16LE(99, 28)), /99 bits per pixel/],
+      ['RLE8 with 24 bits', edited((b) => b.writeUInt32LE(1, 30)), /compression 1 with 24 bits/],
+      ['pixel data past the end', edited((b) => b.writeUInt32LE(bmp.length + 10, 10)), /past the end/],
+      // Rows of 40 x 3 bytes (a multiple of 4: no padding) from byte 54; jimp's file has 2 bytes more.
+      ['one byte short of its rows', bmp.subarray(0, 54 + 120 * 36 - 1), /4319 bytes of pixel data, 4320 needed/],
+    ];
+    for (const [name, file, message] of cases) {
+      await expect(decodeImage(file, LIMITS), name).rejects.toMatchObject({ code: 'UNSUPPORTED_IMAGE', message: expect.stringMatching(message) });
+    }
+    // An oversized header with no pixel data is still IMAGE_TOO_LARGE: sizes are checked first.
+    await expect(decodeImage(bmpBomb(20_000, 20_000), LIMITS)).rejects.toMatchObject({ code: 'IMAGE_TOO_LARGE' });
+  });
+
   it('names the size limit that failed, and the frame sizes when they decide', async () => {
     await expect(decodeImage(pngBomb(6000, 6000), LIMITS)).rejects.toMatchObject({ code: 'IMAGE_TOO_LARGE', message: 'image is 6000x6000, over the limit of 25000000 pixels' });
     await expect(decodeImage(pngBomb(12_000, 100), LIMITS)).rejects.toMatchObject({ message: 'image is 12000x100, over the limit of 10000 px a side' });
