@@ -219,6 +219,21 @@ async function verifyClaim(request: VerifyRequest, deps: VerifyDeps): Promise<Ve
   return { ...result, modelVersion: analysis.modelVersion || null };
 }
 
+/**
+ * Why a verify S3 key cannot be right, before asking S3 (whose refusals would surface as
+ * INTERNAL): S3 refuses keys over 1024 UTF-8 bytes; a `.` or `..` segment would slip out of the
+ * input prefix on servers that resolve paths (s3rver, where a review read
+ * uploads/../other/face.jpg), and control characters break them (s3rver answers 500). S3 itself
+ * takes both literally, and no real upload needs either.
+ */
+function s3KeyProblem(key: string): string | undefined {
+  const bytes = Buffer.byteLength(key, 'utf8');
+  if (bytes > 1024) return `is ${bytes} bytes; S3 keys are at most 1024`;
+  if (key.split('/').some((segment) => segment === '.' || segment === '..')) return 'may not have "." or ".." segments';
+  if (/[\u0000-\u001f\u007f]/.test(key)) return 'may not have control characters';
+  return undefined;
+}
+
 async function imageBytes(request: VerifyRequest, deps: VerifyDeps): Promise<Uint8Array> {
   if (request.image !== undefined) return decodeBase64Image(request.image, deps.config.maxImageBytes);
   const { bucket, key } = request.s3!;
@@ -229,6 +244,8 @@ async function imageBytes(request: VerifyRequest, deps: VerifyDeps): Promise<Uin
     const where = `${deps.config.s3InputPrefix}*${deps.config.verifyS3Bucket ? ` in bucket ${deps.config.verifyS3Bucket}` : ''}`;
     throw new AppError('INVALID_REQUEST', `s3 references must be objects under ${where}; got s3://${bucket}/${key}`, { details: { bucket, key } });
   }
+  const keyProblem = s3KeyProblem(key);
+  if (keyProblem) throw new AppError('INVALID_REQUEST', `s3.key ${keyProblem}`, { details: { bucket } });
   const object = await readImageObject(deps.store, { bucket, key }, deps.config.maxS3ImageBytes);
   if (object.status !== 'found') throw new AppError('INVALID_REQUEST', `s3://${bucket}/${key} does not exist or is not readable`, { details: { bucket, key } });
   return object.bytes;

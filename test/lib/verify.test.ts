@@ -188,6 +188,16 @@ describe('verifyClaim (the analyzer with the committed models, s3rver through th
     expect(result.modelVersion).toBeNull();
   });
 
+  it('throws INVALID_REQUEST for keys S3 would refuse or a path-resolving server would read elsewhere', async () => {
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'other/face.jpg', Body: chip('man') }));
+    await expect(verifyClaim({ s3: { bucket, key: 'uploads/../other/face.jpg' }, claimed: { age: 30 } }, deps()))
+      .rejects.toMatchObject({ code: 'INVALID_REQUEST', message: 's3.key may not have "." or ".." segments' });
+    await expect(verifyClaim({ s3: { bucket, key: `uploads/${'é'.repeat(510)}.jpg` }, claimed: { age: 30 } }, deps()))
+      .rejects.toMatchObject({ code: 'INVALID_REQUEST', message: 's3.key is 1032 bytes; S3 keys are at most 1024' });
+    await expect(verifyClaim({ s3: { bucket, key: 'uploads/a\u0000b.jpg' }, claimed: { age: 30 } }, deps()))
+      .rejects.toMatchObject({ code: 'INVALID_REQUEST', message: 's3.key may not have control characters' });
+  });
+
   it('throws INVALID_REQUEST for a missing s3 object', async () => {
     await expect(verifyClaim({ s3: { bucket, key: 'uploads/nope.jpg' }, claimed: { age: 30 } }, deps())).rejects.toMatchObject({ code: 'INVALID_REQUEST' });
   });
