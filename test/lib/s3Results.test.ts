@@ -11,35 +11,19 @@ import type { S3Deps, S3ObjectRecord } from '../../lib/s3Results.js';
 import type { ObjectStore } from '../../lib/objectStore.js';
 import { s3ObjectStore } from '../../handlers/s3Store.js';
 import { chip, greyPng, listKeys, readText, s3 } from '../handlers/localAws.js';
+import { observedStore } from '../support/observedStore.js';
 
 /**
  * processS3Records on real parts: s3rver (serverless-s3-local, started by the test setup) through
- * the service's own S3 adapter, and the analyzer with the committed models. Two thin wrappers
- * around the real store observe or break it where a test needs to: one counts body reads, one
- * makes writes of chosen keys fail (as S3 throttling would).
+ * the service's own S3 adapter, and the analyzer with the committed models. A thin wrapper
+ * around the real store (test/support/observedStore.ts) counts body reads and fails chosen writes.
  */
 const run = `lib${Date.now().toString(36)}`;
 const bucket = `face-age-gender-lib-${run}`;
 const s3Store = s3ObjectStore(s3);
 const analyzer = await createAnalyzer();
 
-/** The real store, counting body reads and failing writes to `failPutKeys`. */
-function observed(failPutKeys: string[] = []) {
-  const state = { reads: 0 };
-  const store: ObjectStore = {
-    async get(ref) {
-      const got = await s3Store.get(ref);
-      if (got.status !== 'found') return got;
-      const { object } = got;
-      return { status: 'found', object: { ...object, read: async () => { state.reads++; return object.read(); }, discard: () => object.discard() } };
-    },
-    async put(target, body, contentType) {
-      if (failPutKeys.includes(target.key)) throw new Error('SlowDown');
-      return s3Store.put(target, body, contentType);
-    },
-  };
-  return { store, state };
-}
+const observed = (failPutKeys: string[] = []) => observedStore(s3Store, failPutKeys);
 
 async function upload(key: string, body: Uint8Array | string, to = bucket): Promise<void> {
   await s3.send(new PutObjectCommand({ Bucket: to, Key: key, Body: body }));

@@ -5,10 +5,10 @@ import { getAnalyzer, modelVersionOf } from '../../lib/analyzer.js';
 import { getConfig } from '../../lib/config.js';
 import { s3ObjectStore } from '../../handlers/s3Store.js';
 import { chip, greyPng, s3 } from '../handlers/localAws.js';
+import { observedStore } from '../support/observedStore.js';
 import { readChip, sampleTestChips } from '../support/utkface.js';
 import type { VerifyDeps, VerifyThresholds } from '../../lib/verify.js';
 import type { AnalyzeOptions, FaceResult } from '../../lib/analyzer.js';
-import type { ObjectStore } from '../../lib/objectStore.js';
 
 const thresholds: VerifyThresholds = { ageLevel: 0.95, ageTolerance: 3, minGenderConfidence: 0.8, minDetectionScore: 0.75 };
 
@@ -203,20 +203,10 @@ describe('verifyClaim (the analyzer with the committed models, s3rver through th
   });
 
   it('throws IMAGE_TOO_LARGE for an oversize s3 object without reading its body', async () => {
-    let reads = 0;
-    // The real store, with its body reads counted.
-    const counting: ObjectStore = {
-      async get(ref) {
-        const got = await s3Store.get(ref);
-        if (got.status !== 'found') return got;
-        const { object } = got;
-        return { status: 'found', object: { ...object, read: async () => { reads++; return object.read(); }, discard: () => object.discard() } };
-      },
-      put: (target, body, contentType) => s3Store.put(target, body, contentType),
-    };
+    const { store: counting, state } = observedStore(s3Store);
     await expect(verifyClaim({ s3: { bucket, key: 'uploads/big.jpg' }, claimed: { age: 30 } }, deps({ store: counting })))
       .rejects.toMatchObject({ code: 'IMAGE_TOO_LARGE' });
-    expect(reads).toBe(0);
+    expect(state.reads).toBe(0);
   });
 
   it('throws INVALID_BASE64 for an inline image that is not base64', async () => {
