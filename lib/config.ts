@@ -7,10 +7,12 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { DecodeLimits } from './imageDecode.js';
 
+/** S3's limit on an object key, in UTF-8 bytes: longer keys are refused (KeyTooLong) on every try. */
+const MAX_S3_KEY_BYTES = 1024;
 /**
- * The folder, under the results prefix, for records whose direct name would pass S3's 1024-byte
- * key limit (lib/s3Results.ts writes there). Defined here, in the leaf module, because
- * checkS3Prefixes must keep the input prefix out of it.
+ * The folder, under the results prefix, for records whose direct name would pass
+ * MAX_S3_KEY_BYTES or collide with another key's record (lib/s3Results.ts writes there).
+ * Defined here, in the leaf module, because checkS3Prefixes must keep the input prefix out of it.
  */
 const LONG_KEYS_FOLDER = '_long/';
 
@@ -155,5 +157,5 @@ function getConfig(): Config {
   return cached;
 }
 
-export { getConfig, loadConfig, checkS3Prefixes, decodeLimitsFrom, ConfigError, LONG_KEYS_FOLDER };
+export { getConfig, loadConfig, checkS3Prefixes, decodeLimitsFrom, ConfigError, LONG_KEYS_FOLDER, MAX_S3_KEY_BYTES };
 export type { Config };

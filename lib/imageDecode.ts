@@ -38,7 +38,7 @@ interface DecodeLimits {
 const DECODE_NS_PER_PIXEL = 150;
 /**
  * jpeg-js's own memory limit (its default, set explicitly so the header check below and the
- * decoder agree): about 24 MP for a 4:4:4 JPEG, 37 MP for 4:2:0.
+ * decoder agree): about 24 MP for a 4:4:4 JPEG, 19 MP for CMYK, 37 MP for 4:2:0.
  */
 const JPEG_JS_MAX_MEMORY_MB = 512;
 
@@ -80,6 +80,11 @@ async function decodeImage(bytes: Uint8Array, limits: DecodeLimits): Promise<Dec
     throw new AppError('IMAGE_TOO_LARGE', `image is ${what}, over the limit of ${limit}`,
       { details: { width, height, maxPixels: limits.maxPixels, maxSide: limits.maxSide } });
   }
+  // After the size limits (an oversized header stays IMAGE_TOO_LARGE), before anything that costs time.
+  if (format === 'bmp') {
+    const problem = bmpLayoutProblem(buffer);
+    if (problem) throw new AppError('UNSUPPORTED_IMAGE', problem);
+  }
   if (Math.min(width, height) < limits.minSide) {
     throw new AppError('IMAGE_TOO_SMALL', `image is ${width}x${height}; the shorter side must be at least ${limits.minSide} px`, { details: { minSide: limits.minSide } });
   }
@@ -103,10 +108,6 @@ async function decodeImage(bytes: Uint8Array, limits: DecodeLimits): Promise<Dec
     }
   }
   if (header.interlaced) checkInterlacedPng(buffer);
-  if (format === 'bmp') {
-    const problem = bmpLayoutProblem(buffer);
-    if (problem) throw new AppError('UNSUPPORTED_IMAGE', problem);
-  }
   if (format === 'gif') {
     const [first] = gifFrames(buffer, 1); // jimp decodes the first frame only
     if (first && !gifLzwTerminates(buffer, first.dataOffset, first.width * first.height)) {

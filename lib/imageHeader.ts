@@ -131,7 +131,8 @@ function bmpLayoutProblem(b: Buffer): string | undefined {
   if (!(BMP_COMPRESSIONS[compression] ?? []).includes(bits)) return `corrupt bmp: compression ${compression} with ${bits} bits per pixel`;
   if (offset >= b.length) return `corrupt bmp: pixel data at byte ${offset}, past the end (${b.length} bytes)`;
   if (compression === 0 || compression === 3 || compression === 6) {
-    const needed = Math.ceil((bits * width) / 32) * 4 * height;
+    // Rows are padded to 4 bytes, but bmp-ts never reads the last row's padding.
+    const needed = Math.ceil((bits * width) / 32) * 4 * (height - 1) + Math.ceil((bits * width) / 8);
     if (offset + needed > b.length) return `corrupt bmp: ${b.length - offset} bytes of pixel data, ${needed} needed for ${width}x${height} at ${bits} bits`;
   }
   return undefined;
@@ -180,6 +181,7 @@ function countPairs(b: Buffer, first: number, second: number): number {
 function readJpeg(b: Buffer): ImageHeader {
   let frame: Size | undefined;
   let samplings: Sampling[] = [];
+  let tableBytes = 0;
   const scans = countPairs(b, 0xff, 0xda);
   let i = 2;
   while (i + 4 <= b.length) {
@@ -204,6 +206,7 @@ function readJpeg(b: Buffer): ImageHeader {
       }
       frame = size;
     }
+    if (marker === 0xdb || marker === 0xc4) tableBytes += jpegJsTableBytes(b, marker, i + 4, Math.min(b.length, i + 2 + length));
     i += 2 + length;
     if (marker === 0xda) {
       // Entropy-coded data runs to the next marker: 0xFF followed by neither a stuffed 0x00, a restart marker, nor fill.
@@ -215,7 +218,29 @@ function readJpeg(b: Buffer): ImageHeader {
     }
   }
   if (!frame) return sized('jpeg', 0, 0, { scans }); // no frame header: truncated or corrupt
-  return sized('jpeg', frame.width, frame.height, { scans, decodeBytes: jpegJsBytes(frame, samplings) });
+  return sized('jpeg', frame.width, frame.height, { scans, decodeBytes: jpegJsBytes(frame, samplings) + tableBytes });
+}
+
+/**
+ * What jpeg-js counts for the tables of one DQT (0xDB) or DHT (0xC4) segment spanning
+ * [start, end): 256 bytes per quantisation table (65 or 129 in the file), 16 + its code count per
+ * Huffman table. Tables may follow the image data, where jpeg-js would count them only after
+ * decoding it, so a file padded with them must not slip under the estimate.
+ */
+function jpegJsTableBytes(b: Buffer, marker: number, start: number, end: number): number {
+  let bytes = 0;
+  for (let at = start; at < end;) {
+    if (marker === 0xdb) {
+      bytes += 256;
+      at += 1 + (b[at] >> 4 === 0 ? 64 : 128);
+    } else {
+      let codes = 0;
+      for (let k = 1; k <= 16 && at + k < b.length; k++) codes += b[at + k];
+      bytes += 16 + codes;
+      at += 17 + codes;
+    }
+  }
+  return bytes;
 }
 
 /** A JPEG component's sampling factors. */
@@ -235,9 +260,8 @@ function frameSamplings(b: Buffer, at: number): Sampling[] {
 /**
  * What jpeg-js 0.4 counts against maxMemoryUsageInMB for one frame, as its decoder.js computes it:
  * the coefficient blocks of every component (an Int32Array(64) per block, MCU-padded), each
- * component's samples, the colour-converted pixels and the RGBA output. Its Huffman and
- * quantisation tables (a few KB) are left out. Checked against jpeg-js itself in
- * test/lib/imageHeader.test.ts.
+ * component's samples, the colour-converted pixels and the RGBA output (its tables: see
+ * jpegJsTableBytes). Checked against jpeg-js itself in test/lib/imageHeader.test.ts.
  */
 function jpegJsBytes({ width, height }: Size, components: Sampling[]): number {
   if (components.length === 0) return 0;

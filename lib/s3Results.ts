@@ -2,7 +2,8 @@
  * What the S3 trigger does, without AWS: for each created object under the input prefix, read
  * it through an ObjectStore, analyse it, and write `<resultsPrefix><key>.json`, or
  * `<resultsPrefix><key>.error.json` when the object itself is the problem (not an image, too
- * large, no face); for a key too long for that, under `<resultsPrefix>_long/` (resultKeyFor).
+ * large, no face); for a key too long for that, or ending in `.error`, under
+ * `<resultsPrefix>_long/` (resultKeyFor).
  * Records are independent: one failure never stops the others.
  *
  * Idempotent: a record's output is a pure function of the object's bytes and the model
@@ -11,7 +12,7 @@
  * delivery never analyses a newer upload under an older event.
  */
 import { createHash } from 'node:crypto';
-import { LONG_KEYS_FOLDER } from './config.js';
+import { LONG_KEYS_FOLDER, MAX_S3_KEY_BYTES } from './config.js';
 import { AppError, toAppError } from './errors.js';
 import type { ErrorCode } from './errors.js';
 import { bareETag, readImageObject } from './objectStore.js';
@@ -78,8 +79,6 @@ function encodeS3Key(key: string): string {
   return encodeURIComponent(key).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`).replace(/%2F/g, '/').replace(/%20/g, '+');
 }
 
-/** S3's limit on a key, in UTF-8 bytes; a longer PutObject fails (KeyTooLong) on every retry. */
-const MAX_S3_KEY_BYTES = 1024;
 
 /**
  * `<resultsPrefix><key>.json` / `.error.json`, or `<resultsPrefix>_long/<sha256 hex of key>.json`

@@ -13,6 +13,7 @@ import { decodeBase64Image } from './imageDecode.js';
 import { readImageObject } from './objectStore.js';
 import type { ObjectStore } from './objectStore.js';
 import type { AnalyzeOptions, AnalyzeResult, FaceResult } from './analyzer.js';
+import { MAX_S3_KEY_BYTES } from './config.js';
 import type { Config } from './config.js';
 
 type Sex = 'female' | 'male';
@@ -175,7 +176,7 @@ const isoDate = z.string().refine((s) => parseDate(s) !== undefined, { message: 
 
 const VerifyRequestSchema = z.object({
   image: z.string().min(1).optional(),
-  s3: z.object({ bucket: z.string().min(1).max(255), key: z.string().min(1).max(1024) }).strict().optional(),
+  s3: z.object({ bucket: z.string().min(1).max(255), key: z.string().min(1).max(MAX_S3_KEY_BYTES) }).strict().optional(),
   claimed: z.object({
     dateOfBirth: isoDate.optional(),
     age: z.number().min(0).max(MAX_CLAIMED_AGE).optional(),
@@ -221,14 +222,14 @@ async function verifyClaim(request: VerifyRequest, deps: VerifyDeps): Promise<Ve
 
 /**
  * Why a verify S3 key cannot be right, before asking S3 (whose refusals would surface as
- * INTERNAL): S3 refuses keys over 1024 UTF-8 bytes; a `.` or `..` segment would slip out of the
+ * INTERNAL): S3 refuses keys over MAX_S3_KEY_BYTES (1024 UTF-8 bytes); a `.` or `..` segment would slip out of the
  * input prefix on servers that resolve paths (s3rver, where a review read
  * uploads/../other/face.jpg), and control characters break them (s3rver answers 500). S3 itself
  * takes both literally, and no real upload needs either.
  */
 function s3KeyProblem(key: string): string | undefined {
   const bytes = Buffer.byteLength(key, 'utf8');
-  if (bytes > 1024) return `is ${bytes} bytes; S3 keys are at most 1024`;
+  if (bytes > MAX_S3_KEY_BYTES) return `is ${bytes} bytes; S3 keys are at most ${MAX_S3_KEY_BYTES}`;
   if (key.split('/').some((segment) => segment === '.' || segment === '..')) return 'may not have "." or ".." segments';
   if (/[\u0000-\u001f\u007f]/.test(key)) return 'may not have control characters';
   return undefined;

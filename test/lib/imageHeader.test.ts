@@ -13,7 +13,7 @@ import { gifLzwTerminates } from '../../lib/gifLzw.js';
 import { decodeImage } from '../../lib/imageDecode.js';
 import { gifFrames, MAX_GIF_FRAMES, readImageHeader } from '../../lib/imageHeader.js';
 import {
-  bmpBomb, encodeCmykJpeg, encodeGif, encodePng, encodeTiff, gifFrameFlood, jpegBomb, jpegFrameFlood, jpegScanBomb, pngBomb, pngInflateBomb, pngSecondIhdr,
+  bmpBomb, encodeBmp, encodeCmykJpeg, encodeGif, encodePng, encodeTiff, gifFrameFlood, jpegBomb, jpegFrameFlood, jpegScanBomb, pngBomb, pngInflateBomb, pngSecondIhdr,
   tiffPage, tiffSharedValues, withBmpColors, withExifOrientation,
 } from '../support/imageFixtures.js';
 
@@ -159,7 +159,7 @@ describe('decodeImage before decoding', () => {
   });
 
   it('counts the memory jpeg-js will count for a JPEG, from its header (4:4:4 and 4:2:0, sizes off the 8 and 16 grid)', async () => {
-    // jpeg-js itself is the judge: it decodes within the estimate plus its tables, and not within one byte less.
+    // jpeg-js itself is the judge: it decodes within the estimate, and not within one byte less.
     const decodeWithin = (jpeg: Buffer, bytes: number) => jpegJs(jpeg, { maxMemoryUsageInMB: bytes / 2 ** 20, maxResolutionInMP: 100 });
     const odd = await new Jimp({ width: 333, height: 251, color: 0x4080c0ff }).getBuffer('image/jpeg'); // jpeg-js's encoder: 4:4:4
     const chip = readFileSync(join(DATA, 'utkface', '28_0_1_20170113195927894.jpg.chip.jpg'));
@@ -168,9 +168,22 @@ describe('decodeImage before decoding', () => {
     expect([lumaSampling(odd), lumaSampling(chip)]).toEqual([0x11, 0x22]);
     for (const jpeg of [odd, chip]) {
       const estimate = readImageHeader(jpeg)!.decodeBytes!;
-      expect(() => decodeWithin(jpeg, estimate + 16_384)).not.toThrow();
+      expect(() => decodeWithin(jpeg, estimate)).not.toThrow();
       expect(() => decodeWithin(jpeg, estimate - 1)).toThrow(/maxMemoryUsageInMB/);
     }
+  });
+
+  it('counts the quantisation and Huffman tables jpeg-js counts, also those after the image data', async () => {
+    const jpeg = await new Jimp({ width: 333, height: 251, color: 0x4080c0ff }).getBuffer('image/jpeg');
+    const before = readImageHeader(jpeg)!.decodeBytes!;
+    // 800 DQT segments of one 8-bit table each (69 bytes in the file, 256 counted) before the end marker.
+    const dqt = Buffer.concat([Buffer.from([0xff, 0xdb, 0x00, 0x43, 0x00]), Buffer.alloc(64, 1)]);
+    const padded = Buffer.concat([jpeg.subarray(0, jpeg.length - 2), ...Array(800).fill(dqt), jpeg.subarray(jpeg.length - 2)]);
+    const estimate = readImageHeader(padded)!.decodeBytes!;
+    expect(estimate - before).toBe(800 * 256);
+    const decodeWithin = (bytes: number) => jpegJs(padded, { maxMemoryUsageInMB: bytes / 2 ** 20, maxResolutionInMP: 100 });
+    expect(() => decodeWithin(estimate)).not.toThrow();
+    expect(() => decodeWithin(estimate - 1)).toThrow(/maxMemoryUsageInMB/);
   });
 
   it('refuses a JPEG whose decode would exceed jpeg-js\'s 512 MB from its header, at once', async () => {
@@ -194,6 +207,13 @@ describe('decodeImage before decoding', () => {
     ];
     for (const [name, file, message] of cases) {
       await expect(decodeImage(file, LIMITS), name).rejects.toMatchObject({ code: 'UNSUPPORTED_IMAGE', message: expect.stringMatching(message) });
+    }
+    // Valid layouts still decode: every bit depth at widths off the 4-byte grid, top-down, and files without the last row's padding.
+    for (const bits of [1, 4, 8, 24, 32] as const) {
+      for (const options of [{}, { topDown: true }, { lastRowPadding: false }]) {
+        const file = encodeBmp(35, 33, bits, options);
+        expect(await decodeImage(file, LIMITS), `${bits} bits ${JSON.stringify(options)}`).toMatchObject({ width: 35, height: 33, format: 'bmp' });
+      }
     }
     // An oversized header with no pixel data is still IMAGE_TOO_LARGE: sizes are checked first.
     await expect(decodeImage(bmpBomb(20_000, 20_000), LIMITS)).rejects.toMatchObject({ code: 'IMAGE_TOO_LARGE' });

@@ -463,9 +463,42 @@ function meanAbsDiff(a: Rgba, b: Rgba): number {
   return sum / (a.width * a.height * 3);
 }
 
+/**
+ * An uncompressed BMP (40-byte header) of `width` x `height` pixels at `bits` per pixel (1, 4 or 8
+ * with a grey palette; 24 or 32 direct), bottom-up unless `topDown`; with `lastRowPadding` false,
+ * the file ends right after the last row's pixels, as some writers leave it.
+ */
+function encodeBmp(width: number, height: number, bits: 1 | 4 | 8 | 24 | 32, options: { topDown?: boolean; lastRowPadding?: boolean } = {}): Buffer {
+  const colors = bits <= 8 ? 1 << bits : 0;
+  const stride = Math.ceil((bits * width) / 32) * 4;
+  const offset = 54 + 4 * colors;
+  const pixels = Buffer.alloc(stride * height);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const value = (x * 7 + y * 13) % 256;
+      const row = y * stride;
+      if (bits >= 24) pixels.fill(value, row + x * (bits / 8), row + (x + 1) * (bits / 8));
+      else pixels[row + Math.floor((x * bits) / 8)] |= (value % colors) << (8 - bits - ((x * bits) % 8));
+    }
+  }
+  const body = options.lastRowPadding === false ? pixels.subarray(0, stride * (height - 1) + Math.ceil((bits * width) / 8)) : pixels;
+  const header = Buffer.alloc(offset);
+  header.write('BM', 0, 'latin1');
+  header.writeUInt32LE(offset + body.length, 2);
+  header.writeUInt32LE(offset, 10);
+  header.writeUInt32LE(40, 14);
+  header.writeInt32LE(width, 18);
+  header.writeInt32LE(options.topDown ? -height : height, 22);
+  header.writeUInt16LE(1, 26);
+  header.writeUInt16LE(bits, 28);
+  header.writeUInt32LE(colors, 46);
+  for (let c = 0; c < colors; c++) header.fill(Math.round((c * 255) / (colors - 1)), 54 + 4 * c, 54 + 4 * c + 3);
+  return Buffer.concat([header, body]);
+}
+
 export {
   encodePng, pngBomb, pngSecondIhdr, pngInflateBomb, pngChunk, PNG_SIGNATURE,
   jpegBomb, jpegFrameFlood, withJpegSize, encodeCmykJpeg, jpegScanBomb, withExifOrientation, storedForOrientation,
-  encodeGif, gifFrameFlood, encodeTiff, tiffPage, tiffSharedValues, bmpBomb, withBmpColors, crop, toGrey, meanAbsDiff,
+  encodeGif, gifFrameFlood, encodeTiff, tiffPage, tiffSharedValues, encodeBmp, bmpBomb, withBmpColors, crop, toGrey, meanAbsDiff,
 };
 export type { Rgba };
