@@ -24,7 +24,7 @@ function trainingCell(manifest: Figures): string {
   const stages = trainingStages(manifest);
   const epochsOf = (st: Figures) => st.config?.epochs ?? st.history?.length;
   const distilled = (st: Figures) => (st.distilledFrom
-    ? `, distilled from \`${st.distilledFrom.folder}\` (targets: ${st.config?.distill} x its output + ${1 - st.config?.distill} x the label)` : '');
+    ? `, distilled from \`${st.distilledFrom.folder}\` (targets: ${st.config?.distill} x its ${st.config?.teacherFlip ? 'mean output on the face and its mirror image' : 'output'} + ${1 - st.config?.distill} x the label)` : '');
   const lines = stages.map((st, k) => `${k ? `then fine-tuned ${epochsOf(st)} epochs (peak LR ${st.config?.lr})` : `${epochsOf(st)} epochs`}${distilled(st)}, best on val at epoch ${st.bestEpoch}, ${minutes(st.trainingSeconds)}${st.machine ? ` on ${st.machine}` : ''}`);
   return lines.join('; ');
 }
