@@ -1,0 +1,37 @@
+/**
+ * Is a new age net better than the shipped one? On `val` (never `test`), the served estimate's MAE
+ * of both nets, each without and with test-time flip, and the paired per-face difference of each
+ * candidate setting against the shipped net as served (its manifest's flip setting), with its
+ * standard error, so a gain can be told from val's noise (~2 standard errors).
+ *   npx tsx training/compareAge.ts --candidate=.cache/runs/age-tkd [--shipped=models/age]
+ */
+import { resolve } from 'node:path';
+import { initBackend } from '../lib/backend.js';
+import { loadAgeModel } from '../lib/models.js';
+import type { AgeModel } from '../lib/models.js';
+import { facesOf, inBatches, loadFeatures } from './features.js';
+import { mean } from './metrics.js';
+import { parseOverrides } from './overrides.js';
+
+const config = parseOverrides({ candidate: '', shipped: 'models/age' }, process.argv.slice(2));
+if (!config.candidate) throw new Error('--candidate=<exported age model folder> is required');
+await initBackend();
+const shipped = await loadAgeModel({ modelDir: resolve(config.shipped) });
+const candidate = await loadAgeModel({ modelDir: resolve(config.candidate) });
+if (JSON.stringify(candidate.manifest.spec) !== JSON.stringify(shipped.manifest.spec)) {
+  throw new Error(`the nets take different inputs (${JSON.stringify(candidate.manifest.spec)} vs ${JSON.stringify(shipped.manifest.spec)}): compare them with training/flipChoice.ts --models=... each`);
+}
+const val = await loadFeatures(shipped.manifest.spec, 'val');
+const faces = facesOf(val);
+
+const errorsOf = (net: AgeModel) => inBatches(faces, (b) => net.predict(b, 0.8)).map((a, i) => Math.abs(a.value - val.ages[i]));
+const served = errorsOf(shipped);
+console.log(`compare-age split=val n=${faces.length} shipped=${config.shipped} flip=${Boolean(shipped.manifest.testTimeFlip)} mae=${mean(served).toFixed(3)}`);
+for (const flip of [false, true]) {
+  const errors = errorsOf(candidate.withTestTimeFlip(flip));
+  const diffs = errors.map((e, i) => e - served[i]);
+  const d = mean(diffs);
+  const se = Math.sqrt(mean(diffs.map((x) => (x - d) ** 2)) / diffs.length);
+  console.log(`compare-age split=val candidate=${config.candidate} flip=${flip} mae=${mean(errors).toFixed(3)} ` +
+    `vs_shipped=${d.toFixed(3)} se=${se.toFixed(3)}`);
+}
