@@ -245,6 +245,15 @@ ${bandTable(m)}
   (\`npm run calibrate -- --testTimeFlip=age\`, which then refits the range's stretch on the
   averaged outputs: x0.9628 -> x0.8921, as they are wider). On the 12-epoch models it had gained
   less (age 6.456 -> 6.351, gender 90.61% -> 90.35%) and was left off.
+- **Distilling the flip into the net does not pay** (not shipped). A warm restart of the shipped
+  age net taught by its own flip-averaged output (\`npm run train -- --task=age
+  --init=.cache/runs/age-ft8e --teacher=.cache/runs/age-ft8e --teacherFlip=1 --distill=0.5
+  --epochs=8 --lr=5e-4\`, seed 1337, best epoch 8) reached val MAE 5.462 on the face alone, against
+  5.235 for the shipped net with the flip, and 5.210 with the flip itself: -0.025 years, standard
+  error 0.021 (\`npx tsx training/compareAge.ts --candidate=<its export>\`), under the 2 standard
+  errors we ask of a new model. The same for gender (\`--task=gender --init=.cache/runs/gender-ft8
+  --teacher=.cache/runs/gender-ft8 --teacherFlip=1\`) reached val 90.56, 90.44, 91.11, 90.94% in its
+  first 4 of 8 epochs (shipped: 91.32%) and was stopped there.
 - **Serving crops** follow the training chips: BlazeFace keypoints give a crop with mean IoU
   0.918 against the chip (\`training/calibrateCrop.ts\`, fitted on val); a face is found in
   ${pct(s.detectOn.faceFoundRate, 2)} of test chips.
