@@ -15,7 +15,9 @@ const MAX_NAME_CHARS = 64;
 const clip = (text: string) => (text.length > MAX_NAME_CHARS ? `${text.slice(0, MAX_NAME_CHARS)}...` : text);
 
 function describeIssue(issue: z.core.$ZodIssue, where: string): string {
-  const path = [where, ...issue.path.map((p) => clip(String(p)))].filter((p) => p !== '').join('.') || 'event';
+  // An empty field name is shown as "", not dropped, so the path still points at it.
+  const segments = issue.path.map((p) => (String(p) === '' ? '""' : clip(String(p))));
+  const path = [...(where ? [where] : []), ...segments].join('.') || 'event';
   if (issue.code === 'unrecognized_keys') {
     const named = issue.keys.slice(0, MAX_KEYS).map((k) => `"${clip(k)}"`).join(', ');
     const more = issue.keys.length > MAX_KEYS ? ` and ${issue.keys.length - MAX_KEYS} more` : '';

@@ -10,6 +10,8 @@ describe('issuesMessage', () => {
     expect(issuesMessage(issuesOf({ claimed: { age: 200 } }))).toMatch(/^claimed\.age: Too big/);
     expect(issuesMessage(issuesOf({ claimed: { age: 200 } }), 'body')).toMatch(/^body\.claimed\.age: Too big/);
     expect(issuesMessage(issuesOf('hello'))).toMatch(/^event: /);
+    const nested = z.strictObject({ '': z.strictObject({ a: z.number() }) });
+    expect(issuesMessage(nested.safeParse({ '': { a: 'x' } }).error!.issues)).toMatch(/^""\.a: /);
   });
 
   it('names at most 5 unknown fields, clipped, and counts the rest', () => {
