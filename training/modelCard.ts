@@ -253,7 +253,7 @@ ${bandTable(m)}
   error 0.021 (\`npx tsx training/compareAge.ts --candidate=<its export>\`), under the 2 standard
   errors we ask of a new model. The same for gender (\`--task=gender --init=.cache/runs/gender-ft8
   --teacher=.cache/runs/gender-ft8 --teacherFlip=1\`) reached val 90.56, 90.44, 91.11, 90.94, 90.99,
-  91.24, 91.24% in its first 7 of 8 epochs: none above the shipped net's 91.32%.
+  91.24, 91.24, 91.11% per epoch (best epoch 6): none above the shipped net's 91.32%.
 - **Serving crops** follow the training chips: BlazeFace keypoints give a crop with mean IoU
   0.918 against the chip (\`training/calibrateCrop.ts\`, fitted on val); a face is found in
   ${pct(s.detectOn.faceFoundRate, 2)} of test chips.
