@@ -10,6 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import { mkdirSync, writeFileSync, readFileSync, existsSync, rmSync, renameSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { cpus } from 'node:os';
+import { createHash } from 'node:crypto';
 import { initBackend } from '../lib/backend.js';
 import { fileSystemHandler } from '../lib/modelIo.js';
 import { registerFastConvGradients } from './wasmKernels.js';
@@ -55,6 +56,7 @@ const defaults = {
   teacher: '', // knowledge distillation: an exported model folder (any width) whose outputs on the same augmented batch...
   distill: 0.5, // ...are mixed into the targets with this weight (0 = labels only, 1 = teacher only)
   teacherFlip: 0, // 1 = the teacher's output is the mean over the image and its mirror, as served with test-time flip
+  teacherFile: '', // gender only: distil from precomputed P(female) per training face instead (training/embeddingTeacher.ts)
 };
 type Config = typeof defaults;
 const config: Config = parseOverrides(defaults, process.argv.slice(2));
@@ -63,11 +65,12 @@ if (config.arch !== 'ours' && config.arch !== 'baseline') throw new Error('--arc
 if (config.teacher && config.arch !== 'ours') throw new Error('--teacher distils into our net only');
 if (!(config.distill >= 0 && config.distill <= 1)) throw new Error('--distill must be in [0, 1]');
 if (config.teacherFlip && !config.teacher) throw new Error('--teacherFlip needs --teacher');
+if (config.teacherFile && (config.teacher || config.task !== 'gender' || config.arch !== 'ours')) throw new Error('--teacherFile is for our gender net, without --teacher');
 if (config.initTrunk !== 0 && config.initTrunk !== 1) throw new Error('--initTrunk must be 0 or 1');
 if (config.initTrunk && !config.init) throw new Error('--initTrunk=1 needs --init');
 if (!(config.auxAge >= 0)) throw new Error('--auxAge must be >= 0');
 const task = config.task as 'gender' | 'age';
-if (config.auxAge && (task !== 'gender' || config.arch !== 'ours' || config.teacher)) throw new Error('--auxAge is for our gender net, without --teacher');
+if (config.auxAge && (task !== 'gender' || config.arch !== 'ours' || config.teacher || config.teacherFile)) throw new Error('--auxAge is for our gender net, without --teacher');
 const name = config.name || `${config.arch}-${task}`;
 const outDir = resolve(config.out || (config.arch === 'ours' ? `models/${task}` : `.cache/baseline/${task}`));
 const checkpointDir = resolve('checkpoints', name);
@@ -142,6 +145,21 @@ if (teacher) {
   console.log(`${name}: distilling from ${config.teacher} (weight ${config.distill}${config.teacherFlip ? ", flip-averaged" : ""}, ${teacher.countParams()} parameters)`);
 }
 
+/**
+ * Precomputed soft targets: P(female) per training face from a teacher that does not run here
+ * (a probe on face-recognition embeddings, out-of-fold). Gender survives every augmentation we
+ * apply, so the face's one probability serves all its augmented views.
+ */
+const teacherTable = config.teacherFile ? loadTeacherTable(resolve(config.teacherFile)) : undefined;
+
+function loadTeacherTable(path: string): Float32Array {
+  const table = JSON.parse(readFileSync(path, 'utf8')) as { teacher: string; valAccuracy: number; pFemale: Record<string, number> };
+  const missing = train.files.filter((f) => table.pFemale[f] === undefined);
+  if (missing.length) throw new Error(`--teacherFile=${path} has no P(female) for ${missing.length} training faces, e.g. ${missing[0]}`);
+  console.log(`${name}: distilling from ${path}: ${table.teacher}, val accuracy ${(100 * table.valAccuracy).toFixed(2)}% (weight ${config.distill})`);
+  return Float32Array.from(train.files, (f) => table.pFemale[f]);
+}
+
 /** Target for one batch: 0/1 for gender; years for the baseline age net; a label distribution for ours. */
 function targets(set: FeatureSet, idx: number[]): tf.Tensor {
   if (task === 'gender') return tf.tensor2d(idx.map((i) => set.females[i]), [idx.length, 1]);
@@ -170,7 +188,11 @@ const AGE_VALUES = tf.range(0, AGE_BINS).reshape([AGE_BINS, 1]);
  * losses (cross-entropy with soft labels; KL between distributions, whose expectation anchors
  * the L1 term), so `loss` needs no second form.
  */
-function withTeacher(x: tf.Tensor4D, y: tf.Tensor): tf.Tensor {
+function withTeacher(x: tf.Tensor4D, y: tf.Tensor, idx: number[]): tf.Tensor {
+  if (teacherTable) {
+    const soft = tf.tensor2d(idx.map((i) => teacherTable[i]), [idx.length, 1]);
+    return tf.add(tf.mul(y, 1 - config.distill), tf.mul(soft, config.distill));
+  }
   if (!teacher) return y;
   // With --teacherFlip the student learns the flip-averaged output, which serving pays a batch of 2 for.
   const soft = config.teacherFlip
@@ -314,7 +336,8 @@ function originNow(runConfig: Config): RunOrigin {
   return {
     command, config: runConfig, pipeline,
     initialisedFrom: config.init ? initProvenance(config.init) : undefined,
-    distilledFrom: config.teacher ? initProvenance(config.teacher) : undefined,
+    distilledFrom: config.teacher ? initProvenance(config.teacher)
+      : config.teacherFile ? teacherFileProvenance(resolve(config.teacherFile)) : undefined,
   };
 }
 
@@ -411,7 +434,7 @@ for (let epoch = state.epoch + 1; epoch <= config.epochs; epoch++) {
     const value = tf.tidy(() => {
       const raw = pixelBatch(train, idx);
       const x = config.augment ? augment(raw, rand) : raw;
-      const y = withTeacher(x, targets(train, idx));
+      const y = withTeacher(x, targets(train, idx), idx);
       return optimizer.minimize(() => batchLoss(x, y, train, idx, true), true) as tf.Scalar;
     });
     const lossValue = value.dataSync()[0];
@@ -460,5 +483,15 @@ function initProvenance(dir: string): Record<string, unknown> {
     folder: dir, name: manifest.name, command: manifest.command, config: { epochs: manifest.config?.epochs, lr: manifest.config?.lr },
     bestEpoch: manifest.bestEpoch, valScore: manifest.valScore, trainingSeconds: manifest.trainingSeconds, machine: manifest.machine,
     initialisedFrom: manifest.initialisedFrom,
+  };
+}
+
+/** A precomputed teacher's provenance: how it was made, its val accuracy, and the file's hash. */
+function teacherFileProvenance(path: string): Record<string, unknown> {
+  const bytes = readFileSync(path);
+  const table = JSON.parse(bytes.toString('utf8'));
+  return {
+    file: path, sha256: createHash('sha256').update(bytes).digest('hex'), teacher: table.teacher,
+    command: table.command, valAccuracy: table.valAccuracy, trainOutOfFoldAccuracy: table.trainOutOfFoldAccuracy,
   };
 }
