@@ -1,27 +1,28 @@
 /**
- * A gender teacher from face-recognition embeddings: an L2-regularised logistic regression on
+ * A gender teacher from face-recognition embeddings: a small MLP probe on
  * the dlib descriptors of training/faceEmbeddings.ts, whose P(female) per training face becomes
  * a soft target for our own gender net (`npm run train -- --task=gender --teacherFile=...`).
  *
  * Train faces get out-of-fold probabilities (k-fold cross-fitting), so no face's soft target
- * comes from a probe that saw its label; val faces get the probe fitted on all of train. The
- * L2 strength is chosen on val. Test is not touched.
+ * comes from a probe that saw its label; val faces get the probe fitted on all of train. Test is
+ * not touched.
  *
  *   npx tsx training/embeddingTeacher.ts [--data=../shared/data] [--folds=5]
  * Writes .cache/teachers/gender-dlib.json.
  */
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import * as tf from '@tensorflow/tfjs';
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DEFAULT_DATA_DIR } from './config.js';
 import { loadRows, type FaceRow } from './data.js';
 import { parseOverrides } from './overrides.js';
+import { mulberry32 } from './random.js';
+import { initBackend } from '../lib/backend.js';
 
-const config = parseOverrides({ data: DEFAULT_DATA_DIR, folds: 5 }, process.argv.slice(2));
+const config = parseOverrides({ data: DEFAULT_DATA_DIR, folds: 5, epochs: 30, seed: 1337 }, process.argv.slice(2));
 const ROOT = resolve(import.meta.dirname, '..');
 const EMBEDDING_DIR = join(ROOT, '.cache', 'embeddings', 'dlib');
 const OUT_PATH = join(ROOT, '.cache', 'teachers', 'gender-dlib.json');
-const LAMBDAS = [0.01, 0.1, 1, 10, 100]; // L2 strengths tried on val (on standardised inputs)
-const NEWTON_STEPS = 30;
 
 /** Every descriptor the shards hold, by file name. */
 function loadEmbeddings(): { dim: number; byFile: Map<string, Float32Array> } {
@@ -37,120 +38,90 @@ function loadEmbeddings(): { dim: number; byFile: Map<string, Float32Array> } {
   return { dim, byFile };
 }
 
-/** Rows as standardised feature vectors with a trailing 1 (intercept); mean/sd from `fitRows`. */
-function designMatrix(rows: FaceRow[], byFile: Map<string, Float32Array>, mean: Float64Array, sd: Float64Array): Float64Array[] {
-  return rows.map((r) => {
-    const e = byFile.get(r.file);
-    if (!e) throw new Error(`no embedding for ${r.file}: run training/faceEmbeddings.ts on every shard`);
-    const x = new Float64Array(e.length + 1);
-    for (let j = 0; j < e.length; j++) x[j] = (e[j] - mean[j]) / sd[j];
-    x[e.length] = 1;
-    return x;
+/**
+ * The probe: a two-layer MLP (256 and 128 ReLU units, dropout 0.5, L2 1e-4), Adam 1e-3, batch 128.
+ * On val it beat a linear probe (logistic regression: 92.47%) by about a point. Seeded: weights by
+ * initializer seeds, dropout masks and fit's shuffling through Math.random.
+ */
+function buildProbe(inputs: number, seed: number): tf.Sequential {
+  Math.random = mulberry32(seed);
+  const l2 = () => tf.regularizers.l2({ l2: 1e-4 });
+  const probe = tf.sequential({
+    layers: [
+      tf.layers.dense({ inputShape: [inputs], units: 256, activation: 'relu', kernelRegularizer: l2(), kernelInitializer: tf.initializers.glorotUniform({ seed }) }),
+      tf.layers.dropout({ rate: 0.5 }),
+      tf.layers.dense({ units: 128, activation: 'relu', kernelRegularizer: l2(), kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 1 }) }),
+      tf.layers.dropout({ rate: 0.5 }),
+      tf.layers.dense({ units: 1, activation: 'sigmoid', kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 2 }) }),
+    ],
   });
+  probe.compile({ optimizer: tf.train.adam(1e-3), loss: 'binaryCrossentropy' });
+  return probe;
 }
 
-/** Solves A x = b for symmetric positive definite A (Cholesky); A is n x n, row-major. */
-function solveSpd(a: Float64Array, b: Float64Array, n: number): Float64Array {
-  const l = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j <= i; j++) {
-      let s = a[i * n + j];
-      for (let k = 0; k < j; k++) s -= l[i * n + k] * l[j * n + k];
-      l[i * n + j] = i === j ? Math.sqrt(s) : s / l[j * n + j];
-    }
-  }
-  const y = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    let s = b[i];
-    for (let k = 0; k < i; k++) s -= l[i * n + k] * y[k];
-    y[i] = s / l[i * n + i];
-  }
-  const x = new Float64Array(n);
-  for (let i = n - 1; i >= 0; i--) {
-    let s = y[i];
-    for (let k = i + 1; k < n; k++) s -= l[k * n + i] * x[k];
-    x[i] = s / l[i * n + i];
-  }
-  return x;
+async function trainProbe(x: tf.Tensor2D, y: tf.Tensor2D, seed: number): Promise<tf.Sequential> {
+  const probe = buildProbe(x.shape[1], seed);
+  await probe.fit(x, y, { epochs: config.epochs, batchSize: 128, verbose: 0 });
+  return probe;
 }
 
-const sigmoid = (z: number) => 1 / (1 + Math.exp(-z));
-const dot = (a: Float64Array, b: Float64Array) => { let s = 0; for (let j = 0; j < a.length; j++) s += a[j] * b[j]; return s; };
-
-/** Logistic regression by Newton's method; the intercept (last weight) is not penalised. */
-function fitLogistic(xs: Float64Array[], ys: number[], lambda: number): Float64Array {
-  const d = xs[0].length;
-  const w = new Float64Array(d);
-  for (let step = 0; step < NEWTON_STEPS; step++) {
-    const grad = new Float64Array(d);
-    const hess = new Float64Array(d * d);
-    xs.forEach((x, i) => {
-      const p = sigmoid(dot(w, x));
-      const r = p - ys[i];
-      const v = Math.max(p * (1 - p), 1e-9);
-      for (let a = 0; a < d; a++) {
-        grad[a] += r * x[a];
-        const va = v * x[a];
-        for (let b = 0; b <= a; b++) hess[a * d + b] += va * x[b];
-      }
-    });
-    for (let a = 0; a < d; a++) for (let b = 0; b < a; b++) hess[b * d + a] = hess[a * d + b];
-    for (let a = 0; a < d - 1; a++) { grad[a] += lambda * w[a]; hess[a * d + a] += lambda; }
-    hess[(d - 1) * d + (d - 1)] += 1e-9;
-    const delta = solveSpd(hess, grad, d);
-    let change = 0;
-    for (let a = 0; a < d; a++) { w[a] -= delta[a]; change = Math.max(change, Math.abs(delta[a])); }
-    if (change < 1e-7) break;
-  }
-  return w;
-}
+const predict = (probe: tf.Sequential, x: tf.Tensor2D) => Array.from((probe.predict(x) as tf.Tensor).dataSync());
 
 const accuracy = (probs: number[], ys: number[]) => probs.filter((p, i) => (p >= 0.5 ? 1 : 0) === ys[i]).length / ys.length;
 
 // --- fit ---------------------------------------------------------------------------------------
+await initBackend();
 const rows = loadRows(resolve(String(config.data)), false);
 const trainRows = rows.filter((r) => r.split === 'train');
 const valRows = rows.filter((r) => r.split === 'val');
 const { dim, byFile } = loadEmbeddings();
-const mean = new Float64Array(dim);
-const sd = new Float64Array(dim);
-for (const r of trainRows) { const e = byFile.get(r.file)!; for (let j = 0; j < dim; j++) mean[j] += e[j] / trainRows.length; }
-for (const r of trainRows) { const e = byFile.get(r.file)!; for (let j = 0; j < dim; j++) sd[j] += (e[j] - mean[j]) ** 2 / trainRows.length; }
-for (let j = 0; j < dim; j++) sd[j] = Math.sqrt(sd[j]) || 1;
+const asMatrix = (part: FaceRow[]) => {
+  const flat = new Float32Array(part.length * dim);
+  part.forEach((r, i) => {
+    const e = byFile.get(r.file);
+    if (!e) throw new Error(`no embedding for ${r.file}: run training/faceEmbeddings.ts on every shard`);
+    flat.set(e, i * dim);
+  });
+  return tf.tensor2d(flat, [part.length, dim]);
+};
+const labels = (part: FaceRow[]) => tf.tensor2d(part.map((r) => (r.gender === 'female' ? 1 : 0)), [part.length, 1]);
+// Standardised with train's mean and sd.
+const rawTrain = asMatrix(trainRows);
+const mean = rawTrain.mean(0);
+const sd = rawTrain.sub(mean).square().mean(0).sqrt().add(1e-6);
+const standardise = (x: tf.Tensor2D) => x.sub(mean).div(sd) as tf.Tensor2D;
+const xTrain = standardise(rawTrain);
+const yTrain = labels(trainRows);
+const yTrainArray = trainRows.map((r) => (r.gender === 'female' ? 1 : 0));
+const xVal = standardise(asMatrix(valRows));
+const yValArray = valRows.map((r) => (r.gender === 'female' ? 1 : 0));
 
-const xTrain = designMatrix(trainRows, byFile, mean, sd);
-const yTrain = trainRows.map((r) => (r.gender === 'female' ? 1 : 0));
-const xVal = designMatrix(valRows, byFile, mean, sd);
-const yVal = valRows.map((r) => (r.gender === 'female' ? 1 : 0));
-
-let best: { lambda: number; acc: number; w: Float64Array } = { lambda: NaN, acc: -1, w: new Float64Array(0) };
-for (const lambda of LAMBDAS) {
-  const w = fitLogistic(xTrain, yTrain, lambda);
-  const acc = accuracy(xVal.map((x) => sigmoid(dot(w, x))), yVal);
-  console.log(`lambda ${lambda}: val accuracy ${(100 * acc).toFixed(2)}%`);
-  if (acc > best.acc) best = { lambda, acc, w };
-}
+const full = await trainProbe(xTrain, yTrain, config.seed);
+const valProbs = predict(full, xVal);
+const valAccuracy = accuracy(valProbs, yValArray);
+console.log(`probe on all of train: val accuracy ${(100 * valAccuracy).toFixed(2)}%`);
 
 // Out-of-fold probabilities for train: fold k's faces are scored by a probe fitted without them.
 const oof = new Array<number>(trainRows.length);
 for (let k = 0; k < config.folds; k++) {
-  const inFold = (i: number) => i % config.folds === k;
-  const idx = [...trainRows.keys()];
-  const w = fitLogistic(idx.filter((i) => !inFold(i)).map((i) => xTrain[i]), idx.filter((i) => !inFold(i)).map((i) => yTrain[i]), best.lambda);
-  idx.filter(inFold).forEach((i) => { oof[i] = sigmoid(dot(w, xTrain[i])); });
+  const held = [...trainRows.keys()].filter((i) => i % config.folds === k);
+  const kept = [...trainRows.keys()].filter((i) => i % config.folds !== k);
+  const pick = (t: tf.Tensor2D, idx: number[]) => tf.gather(t, tf.tensor1d(idx, 'int32')) as tf.Tensor2D;
+  const probe = await trainProbe(pick(xTrain, kept), pick(yTrain, kept), config.seed + 10 * (k + 1));
+  predict(probe, pick(xTrain, held)).forEach((p, j) => { oof[held[j]] = p; });
+  console.log(`fold ${k + 1}/${config.folds} done`);
 }
-const valProbs = xVal.map((x) => sigmoid(dot(best.w, x)));
-console.log(`chosen lambda ${best.lambda}: val ${(100 * best.acc).toFixed(2)}%, train out-of-fold ${(100 * accuracy(oof, yTrain)).toFixed(2)}%`);
+const oofAccuracy = accuracy(oof, yTrainArray);
+console.log(`train out-of-fold accuracy ${(100 * oofAccuracy).toFixed(2)}%`);
 
 mkdirSync(join(ROOT, '.cache', 'teachers'), { recursive: true });
 const pFemale: Record<string, number> = {};
 trainRows.forEach((r, i) => { pFemale[r.file] = Number(oof[i].toFixed(5)); });
 valRows.forEach((r, i) => { pFemale[r.file] = Number(valProbs[i].toFixed(5)); });
 writeFileSync(OUT_PATH, JSON.stringify({
-  teacher: 'logistic regression on dlib face descriptors (face-api face_recognition_model, public domain)',
+  teacher: 'MLP probe on dlib face descriptors (face-api face_recognition_model, public domain)',
   command: `npx tsx training/embeddingTeacher.ts ${process.argv.slice(2).join(' ')}`.trim(),
-  lambda: best.lambda, folds: config.folds, valAccuracy: best.acc, trainOutOfFoldAccuracy: accuracy(oof, yTrain),
+  seed: config.seed, epochs: config.epochs, folds: config.folds, valAccuracy, trainOutOfFoldAccuracy: oofAccuracy,
   pFemale,
 }));
 console.log(`wrote ${OUT_PATH}`);
-if (!existsSync(OUT_PATH)) process.exit(1);
