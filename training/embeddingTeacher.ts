@@ -11,7 +11,8 @@
  * Writes .cache/teachers/gender-dlib.json.
  */
 import * as tf from '@tensorflow/tfjs';
-import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { loadEmbeddings } from './embeddings.js';
 import { join, resolve } from 'node:path';
 import { DEFAULT_DATA_DIR } from './config.js';
 import { loadRows, type FaceRow } from './data.js';
@@ -21,22 +22,7 @@ import { initBackend } from '../lib/backend.js';
 
 const config = parseOverrides({ data: DEFAULT_DATA_DIR, folds: 5, epochs: 30, seed: 1337 }, process.argv.slice(2));
 const ROOT = resolve(import.meta.dirname, '..');
-const EMBEDDING_DIR = join(ROOT, '.cache', 'embeddings', 'dlib');
 const OUT_PATH = join(ROOT, '.cache', 'teachers', 'gender-dlib.json');
-
-/** Every descriptor the shards hold, by file name. */
-function loadEmbeddings(): { dim: number; byFile: Map<string, Float32Array> } {
-  const byFile = new Map<string, Float32Array>();
-  let dim = 0;
-  for (const name of readdirSync(EMBEDDING_DIR).filter((f) => f.endsWith('.json'))) {
-    const meta = JSON.parse(readFileSync(join(EMBEDDING_DIR, name), 'utf8')) as { dim: number; files: string[] };
-    const bin = readFileSync(join(EMBEDDING_DIR, name.replace(/\.json$/, '.f32')));
-    const all = new Float32Array(bin.buffer, bin.byteOffset, bin.byteLength / 4);
-    dim = meta.dim;
-    meta.files.forEach((f, i) => byFile.set(f, all.slice(i * dim, (i + 1) * dim)));
-  }
-  return { dim, byFile };
-}
 
 /**
  * The probe: a two-layer MLP (256 and 128 ReLU units, dropout 0.5, L2 1e-4), Adam 1e-3, batch 128.

@@ -93,6 +93,17 @@ function withAuxAgeHead(genderNet: tf.LayersModel, seed: number): tf.LayersModel
 }
 
 /**
+ * The net with a second, auxiliary output: a linear map from the pooled features to a
+ * face-recognition descriptor (a "hint" from a net trained on far more faces). Regressing onto it
+ * makes the trunk learn what that net sees; like withAuxAgeHead, exporting `net` drops the head.
+ */
+function withAuxEmbeddingHead(net: tf.LayersModel, dim: number, seed: number): tf.LayersModel {
+  const features = net.getLayer('gap').output as tf.SymbolicTensor;
+  const hint = tf.layers.dense({ units: dim, kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 1999 }), name: 'embedding_hint' }).apply(features) as tf.SymbolicTensor;
+  return tf.model({ inputs: net.inputs, outputs: [net.outputs[0], hint], name: `${net.name}_with_embedding_hint` });
+}
+
+/**
  * Copies into `target` the weights of every `source` layer with the same name and weight shapes
  * (only trunk layers, the convs, with `trunkOnly`) and returns the names copied: one task's
  * trained trunk can start the other task's net, whose differently shaped head keeps its fresh
@@ -133,5 +144,5 @@ function isTrunkLayer(name: string): boolean {
   return name.endsWith('_conv');
 }
 
-export { buildNet, buildBaseline, withAuxAgeHead, withSeparateRelu, copyMatchingLayers, isTrunkLayer, MAX_AGE, AGE_BINS };
+export { buildNet, buildBaseline, withAuxAgeHead, withAuxEmbeddingHead, withSeparateRelu, copyMatchingLayers, isTrunkLayer, MAX_AGE, AGE_BINS };
 export type { Head };

@@ -14,7 +14,8 @@ import { createHash } from 'node:crypto';
 import { initBackend } from '../lib/backend.js';
 import { fileSystemHandler } from '../lib/modelIo.js';
 import { registerFastConvGradients } from './wasmKernels.js';
-import { buildNet, buildBaseline, withAuxAgeHead, copyMatchingLayers, isTrunkLayer, AGE_BINS, MAX_AGE } from './models.js';
+import { standardisedEmbeddings } from './embeddings.js';
+import { buildNet, buildBaseline, withAuxAgeHead, withAuxEmbeddingHead, copyMatchingLayers, isTrunkLayer, AGE_BINS, MAX_AGE } from './models.js';
 import { loadFeatures } from './features.js';
 import type { FeatureSet } from './features.js';
 import { parseOverrides } from './overrides.js';
@@ -56,6 +57,7 @@ const defaults = {
   teacher: '', // knowledge distillation: an exported model folder (any width) whose outputs on the same augmented batch...
   distill: 0.5, // ...are mixed into the targets with this weight (0 = labels only, 1 = teacher only)
   teacherFlip: 0, // 1 = the teacher's output is the mean over the image and its mirror, as served with test-time flip
+  auxEmbedding: 0, // weight of an auxiliary head regressing the face's dlib descriptor (training/faceEmbeddings.ts); dropped at export
   teacherFile: '', // gender only: distil from precomputed P(female) per training face instead (training/embeddingTeacher.ts)
 };
 type Config = typeof defaults;
@@ -69,6 +71,8 @@ if (config.teacherFile && (config.teacher || config.task !== 'gender' || config.
 if (config.initTrunk !== 0 && config.initTrunk !== 1) throw new Error('--initTrunk must be 0 or 1');
 if (config.initTrunk && !config.init) throw new Error('--initTrunk=1 needs --init');
 if (!(config.auxAge >= 0)) throw new Error('--auxAge must be >= 0');
+if (!(config.auxEmbedding >= 0)) throw new Error('--auxEmbedding must be >= 0');
+if (config.auxEmbedding && (config.auxAge || config.arch !== 'ours')) throw new Error('--auxEmbedding is for our nets, without --auxAge');
 const task = config.task as 'gender' | 'age';
 if (config.auxAge && (task !== 'gender' || config.arch !== 'ours' || config.teacher || config.teacherFile)) throw new Error('--auxAge is for our gender net, without --teacher');
 const name = config.name || `${config.arch}-${task}`;
@@ -129,8 +133,11 @@ const widths = config.widths.split(',').map(Number);
 const model = config.arch === 'ours'
   ? buildNet(task, spec, widths, config.convsPerBlock, config.dropout, config.l2, config.seed)
   : buildBaseline(task, spec, config.seed);
-// What the optimiser trains: the served net, or with --auxAge that net plus an age head on its features.
-const net = config.auxAge ? withAuxAgeHead(model, config.seed) : model;
+// What the optimiser trains: the served net, or that net plus an auxiliary head on its features
+// (--auxAge: ages; --auxEmbedding: the face-recognition descriptor, standardised over train).
+const hints = config.auxEmbedding ? standardisedEmbeddings(train.files) : undefined;
+const net = config.auxAge ? withAuxAgeHead(model, config.seed)
+  : hints ? withAuxEmbeddingHead(model, hints.dim, config.seed) : model;
 // The baseline keeps the original recipe: SGD for gender, Adam for age.
 const optimizer = config.arch === 'baseline' && task === 'gender' ? tf.train.sgd(config.lr) : tf.train.adam(config.lr);
 console.log(`${model.countParams()} parameters`);
@@ -207,8 +214,14 @@ function loss(pred: tf.Tensor, target: tf.Tensor): tf.Scalar {
   return ageLoss(pred, target);
 }
 
-/** The loss of one training batch: the task's, plus with --auxAge the weighted age loss of the second head. */
+/** The loss of one training batch: the task's, plus the weighted loss of an auxiliary head if any. */
 function batchLoss(x: tf.Tensor4D, y: tf.Tensor, set: FeatureSet, idx: number[], training: boolean): tf.Scalar {
+  if (hints) {
+    // Only training batches (of train) reach here with the hint head: validation uses predictAll.
+    const [out, hint] = net.apply(x, { training }) as tf.Tensor[];
+    const target = tf.tensor2d(idx.flatMap((i) => Array.from(hints.table.subarray(i * hints.dim, (i + 1) * hints.dim))), [idx.length, hints.dim]);
+    return tf.add(loss(out, y), tf.mul(config.auxEmbedding, tf.losses.meanSquaredError(target, hint))) as tf.Scalar;
+  }
   if (!config.auxAge) return loss(model.apply(x, { training }) as tf.Tensor, y);
   const [pFemale, ages] = net.apply(x, { training }) as tf.Tensor[];
   return tf.add(loss(pFemale, y), tf.mul(config.auxAge, ageLoss(ages, ageDistributions(set, idx)))) as tf.Scalar;
@@ -365,7 +378,7 @@ async function saveCheckpoint(state: TrainState, improved: boolean): Promise<voi
  */
 async function copyWeightsFrom(dir: string, warmStart = false): Promise<void> {
   const saved = await tf.loadLayersModel(fileSystemHandler(dir));
-  if (!warmStart || (!config.initTrunk && !config.auxAge)) net.setWeights(saved.getWeights());
+  if (!warmStart || (!config.initTrunk && !config.auxAge && !config.auxEmbedding)) net.setWeights(saved.getWeights());
   else {
     const copied = copyMatchingLayers(net, saved, config.initTrunk === 1);
     const missing = net.layers.map((l) => l.name).filter((n) => isTrunkLayer(n) && !copied.includes(n));
