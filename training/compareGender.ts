@@ -1,0 +1,40 @@
+/**
+ * Is a new gender net better than the shipped one? On `val` (never `test`): accuracy of both,
+ * the candidate without and with test-time flip, and the faces only one of the two gets right,
+ * paired against the shipped net as served: z = (gained - lost) / sqrt(gained + lost) (McNemar).
+ * We adopt a candidate only at z > 2. The nets may take different input sizes (each reads its
+ * own feature cache; the faces and their order are the same in every cache).
+ *   npx tsx training/compareGender.ts --candidate=.cache/runs/gender-hint [--shipped=models/gender]
+ */
+import { resolve } from 'node:path';
+import { initBackend } from '../lib/backend.js';
+import { loadGenderModel } from '../lib/models.js';
+import type { GenderModel } from '../lib/models.js';
+import { facesOf, inBatches, loadFeatures } from './features.js';
+import { parseOverrides } from './overrides.js';
+
+const config = parseOverrides({ candidate: '', shipped: 'models/gender' }, process.argv.slice(2));
+if (!config.candidate) throw new Error('--candidate=<exported gender model folder> is required');
+await initBackend();
+const shipped = await loadGenderModel({ modelDir: resolve(config.shipped) });
+const candidate = await loadGenderModel({ modelDir: resolve(config.candidate) });
+
+/** Per val face, whether the net's answer is right; plus the file order, to check caches line up. */
+async function rightOnVal(net: GenderModel): Promise<{ files: string[]; right: boolean[] }> {
+  const val = await loadFeatures(net.manifest.spec, 'val');
+  const right = inBatches(facesOf(val), (b) => net.probabilities(b)).map((p, i) => (p >= 0.5) === (val.females[i] === 1));
+  return { files: val.files, right };
+}
+
+const acc = (right: boolean[]) => (100 * right.filter(Boolean).length / right.length).toFixed(2);
+const served = await rightOnVal(shipped);
+console.log(`compare-gender split=val n=${served.right.length} shipped=${config.shipped} flip=${Boolean(shipped.manifest.testTimeFlip)} acc=${acc(served.right)}%`);
+for (const flip of [false, true]) {
+  const mine = await rightOnVal(candidate.withTestTimeFlip(flip));
+  if (mine.files.join() !== served.files.join()) throw new Error('the two feature caches hold different val faces');
+  const gained = mine.right.filter((r, i) => r && !served.right[i]).length;
+  const lost = served.right.filter((r, i) => r && !mine.right[i]).length;
+  const z = gained + lost === 0 ? 0 : (gained - lost) / Math.sqrt(gained + lost);
+  console.log(`compare-gender split=val candidate=${config.candidate} flip=${flip} acc=${acc(mine.right)}% ` +
+    `gained=${gained} lost=${lost} z=${z.toFixed(2)}`);
+}
