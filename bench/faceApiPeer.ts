@@ -14,7 +14,6 @@
  *
  * Writes bench/results/face-api-peer.json and, if missing, bench/fixtures/face-*.jpg.
  */
-import { createRequire } from 'node:module';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
@@ -26,13 +25,13 @@ import { Jimp } from 'jimp';
 import { initBackend } from '../lib/backend.js';
 import { quantile } from '../training/metrics.js';
 import type * as FaceApi from '@vladmandic/face-api/dist/face-api.node-wasm.js';
+import { faceapi, FACE_API_MODEL_DIR, FACE_API_VERSION, asInput, toRgbTensor } from './faceApi.js';
 
 // --- config -------------------------------------------------------------------------------
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const DATA_DIR = join(ROOT, '..', 'shared', 'data'); // read-only UTKFace chips + split CSV
 const CSV_PATH = join(DATA_DIR, 'utkface.csv');
 const CHIP_DIR = join(DATA_DIR, 'utkface');
-const MODEL_DIR = join(ROOT, 'node_modules', '@vladmandic', 'face-api', 'model');
 const RESULT_PATH = join(ROOT, 'bench', 'results', 'face-api-peer.json');
 const FIXTURE_DIR = join(ROOT, 'bench', 'fixtures');
 const RACES = ['White', 'Black', 'Asian', 'Indian', 'Others'] as const; // UTKFace race codes 0..4
@@ -54,9 +53,6 @@ const COLD_FIXTURE = 'face-640x480.jpg'; // image the cold-start child answers o
 // (inputSize 416, scoreThreshold 0.5), the fast detector face-api recommends for Node.
 const DETECTOR = { name: 'TinyFaceDetector', inputSize: 416, scoreThreshold: 0.5 };
 
-const require = createRequire(import.meta.url);
-const faceapi: typeof FaceApi = require('@vladmandic/face-api/dist/face-api.node-wasm.js');
-const PKG_VERSION: string = require('@vladmandic/face-api/package.json').version;
 
 // --- helpers ------------------------------------------------------------------------------
 interface Row { file: string; age: number; gender: 'male' | 'female'; race: number }
@@ -66,21 +62,6 @@ function readTestRows(): Row[] {
   return lines.map((l) => l.split(','))
     .filter((c) => c[4] === 'test')
     .map((c) => ({ file: c[0], age: Number(c[1]), gender: c[2] as Row['gender'], race: Number(c[3]) }));
-}
-
-/** RGBA bitmap → int32 [h, w, 3] RGB tensor, the form face-api takes without a canvas. */
-function toRgbTensor(bitmap: { data: Uint8Array | Buffer; width: number; height: number }): tf.Tensor3D {
-  const { data, width, height } = bitmap;
-  const rgb = new Int32Array(width * height * 3);
-  for (let i = 0, j = 0; i < width * height * 4; i += 4, j += 3) {
-    rgb[j] = data[i]; rgb[j + 1] = data[i + 1]; rgb[j + 2] = data[i + 2];
-  }
-  return tf.tensor3d(rgb, [height, width, 3], 'int32');
-}
-
-/** face-api's .d.ts bundles its own copy of the tfjs types; at run time the tensor is ours. */
-function asInput(t: tf.Tensor3D): FaceApi.TNetInput {
-  return t as unknown as FaceApi.TNetInput;
 }
 
 async function decodeFile(path: string): Promise<tf.Tensor3D> {
@@ -113,8 +94,8 @@ async function endToEnd(bytes: Buffer) {
 
 async function loadNets(withDetector: boolean): Promise<void> {
   await initBackend();
-  await faceapi.nets.ageGenderNet.loadFromDisk(MODEL_DIR);
-  if (withDetector) await faceapi.nets.tinyFaceDetector.loadFromDisk(MODEL_DIR);
+  await faceapi.nets.ageGenderNet.loadFromDisk(FACE_API_MODEL_DIR);
+  if (withDetector) await faceapi.nets.tinyFaceDetector.loadFromDisk(FACE_API_MODEL_DIR);
 }
 
 // --- cold-start child: started by the parent, answers once and exits ---------------------
@@ -264,7 +245,7 @@ async function main(): Promise<void> {
   const prev = existsSync(RESULT_PATH) ? JSON.parse(readFileSync(RESULT_PATH, 'utf8')) : {};
   const result: Record<string, unknown> = {
     ...prev,
-    package: { name: '@vladmandic/face-api', version: PKG_VERSION, build: 'dist/face-api.node-wasm.js', weights: relative(ROOT, MODEL_DIR) },
+    package: { name: '@vladmandic/face-api', version: FACE_API_VERSION, build: 'dist/face-api.node-wasm.js', weights: relative(ROOT, FACE_API_MODEL_DIR) },
     runtime: { node: process.version, tfjs: tf.version.tfjs, backend: tf.getBackend(), wasmThreads: false,
       cpu: cpus()[0]?.model, cores: cpus().length },
     command: `npx tsx bench/faceApiPeer.ts${part === 'all' ? '' : ` --part=${part}`}`,

@@ -11,6 +11,7 @@ import { initBackend } from '../lib/backend.js';
 import { loadGenderModel } from '../lib/models.js';
 import type { GenderModel } from '../lib/models.js';
 import { facesOf, inBatches, loadFeatures } from './features.js';
+import { pairedWins } from './metrics.js';
 import { parseOverrides } from './overrides.js';
 
 const config = parseOverrides({ candidate: '', shipped: 'models/gender' }, process.argv.slice(2));
@@ -32,9 +33,7 @@ console.log(`compare-gender split=val n=${served.right.length} shipped=${config.
 for (const flip of [false, true]) {
   const mine = await rightOnVal(candidate.withTestTimeFlip(flip));
   if (mine.files.join() !== served.files.join()) throw new Error('the two feature caches hold different val faces');
-  const gained = mine.right.filter((r, i) => r && !served.right[i]).length;
-  const lost = served.right.filter((r, i) => r && !mine.right[i]).length;
-  const z = gained + lost === 0 ? 0 : (gained - lost) / Math.sqrt(gained + lost);
+  const { gained, lost, z } = pairedWins(served.right, mine.right);
   console.log(`compare-gender split=val candidate=${config.candidate} flip=${flip} acc=${acc(mine.right)}% ` +
     `gained=${gained} lost=${lost} z=${z.toFixed(2)}`);
 }

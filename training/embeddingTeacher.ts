@@ -12,10 +12,11 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { loadEmbeddings } from './embeddings.js';
+import { embeddingTable, loadEmbeddings } from './embeddings.js';
 import { join, resolve } from 'node:path';
 import { DEFAULT_DATA_DIR } from './config.js';
 import { loadRows, type FaceRow } from './data.js';
+import { accuracy } from './metrics.js';
 import { parseOverrides } from './overrides.js';
 import { mulberry32 } from './random.js';
 import { initBackend } from '../lib/backend.js';
@@ -53,34 +54,24 @@ async function trainProbe(x: tf.Tensor2D, y: tf.Tensor2D, seed: number): Promise
 
 const predict = (probe: tf.Sequential, x: tf.Tensor2D) => Array.from((probe.predict(x) as tf.Tensor).dataSync());
 
-const accuracy = (probs: number[], ys: number[]) => probs.filter((p, i) => (p >= 0.5 ? 1 : 0) === ys[i]).length / ys.length;
-
 // --- fit ---------------------------------------------------------------------------------------
 await initBackend();
 const rows = loadRows(resolve(String(config.data)), false);
 const trainRows = rows.filter((r) => r.split === 'train');
 const valRows = rows.filter((r) => r.split === 'val');
 const { dim, byFile } = loadEmbeddings();
-const asMatrix = (part: FaceRow[]) => {
-  const flat = new Float32Array(part.length * dim);
-  part.forEach((r, i) => {
-    const e = byFile.get(r.file);
-    if (!e) throw new Error(`no embedding for ${r.file}: run training/faceEmbeddings.ts on every shard`);
-    flat.set(e, i * dim);
-  });
-  return tf.tensor2d(flat, [part.length, dim]);
-};
-const labels = (part: FaceRow[]) => tf.tensor2d(part.map((r) => (r.gender === 'female' ? 1 : 0)), [part.length, 1]);
+const asMatrix = (part: FaceRow[]) => tf.tensor2d(embeddingTable(part.map((r) => r.file), byFile, dim), [part.length, dim]);
+const femaleOf = (part: FaceRow[]) => part.map((r) => (r.gender === 'female' ? 1 : 0));
 // Standardised with train's mean and sd.
 const rawTrain = asMatrix(trainRows);
 const mean = rawTrain.mean(0);
 const sd = rawTrain.sub(mean).square().mean(0).sqrt().add(1e-6);
 const standardise = (x: tf.Tensor2D) => x.sub(mean).div(sd) as tf.Tensor2D;
 const xTrain = standardise(rawTrain);
-const yTrain = labels(trainRows);
-const yTrainArray = trainRows.map((r) => (r.gender === 'female' ? 1 : 0));
+const yTrainArray = femaleOf(trainRows);
+const yTrain = tf.tensor2d(yTrainArray, [trainRows.length, 1]);
 const xVal = standardise(asMatrix(valRows));
-const yValArray = valRows.map((r) => (r.gender === 'female' ? 1 : 0));
+const yValArray = femaleOf(valRows);
 
 const full = await trainProbe(xTrain, yTrain, config.seed);
 const valProbs = predict(full, xVal);

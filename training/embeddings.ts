@@ -22,18 +22,24 @@ function loadEmbeddings(dir = EMBEDDING_DIR): { dim: number; byFile: Map<string,
   return { dim, byFile };
 }
 
-/**
- * One descriptor per file, in `files` order, standardised per dimension with the mean and sd over
- * `files` (the training set), so a regression onto them weighs every dimension alike.
- */
-function standardisedEmbeddings(files: string[], dir = EMBEDDING_DIR): { dim: number; table: Float32Array } {
-  const { dim, byFile } = loadEmbeddings(dir);
+/** The descriptors of `files`, in that order, as one n x dim table; names a file that has none. */
+function embeddingTable(files: string[], byFile: Map<string, Float32Array>, dim: number): Float32Array {
   const table = new Float32Array(files.length * dim);
   files.forEach((f, i) => {
     const e = byFile.get(f);
     if (!e) throw new Error(`no embedding for ${f}: run training/faceEmbeddings.ts on every shard`);
     table.set(e, i * dim);
   });
+  return table;
+}
+
+/**
+ * One descriptor per file, in `files` order, standardised per dimension with the mean and sd over
+ * `files` (the training set), so a regression onto them weighs every dimension alike.
+ */
+function standardisedEmbeddings(files: string[], dir = EMBEDDING_DIR): { dim: number; table: Float32Array } {
+  const { dim, byFile } = loadEmbeddings(dir);
+  const table = embeddingTable(files, byFile, dim);
   for (let j = 0; j < dim; j++) {
     let mean = 0;
     let sq = 0;
@@ -45,4 +51,4 @@ function standardisedEmbeddings(files: string[], dir = EMBEDDING_DIR): { dim: nu
   return { dim, table };
 }
 
-export { EMBEDDING_DIR, loadEmbeddings, standardisedEmbeddings };
+export { EMBEDDING_DIR, loadEmbeddings, embeddingTable, standardisedEmbeddings };

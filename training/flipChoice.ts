@@ -15,7 +15,7 @@ import { loadAgeModel, loadGenderModel } from '../lib/models.js';
 import type { AgeModel, GenderModel } from '../lib/models.js';
 import { facesOf, inBatches, loadFeatures } from './features.js';
 import { mirroredFace } from '../lib/preprocess.js';
-import { mean } from './metrics.js';
+import { mean, pairedWins } from './metrics.js';
 import { parseOverrides } from './overrides.js';
 
 const config = parseOverrides({ models: 'models' }, process.argv.slice(2));
@@ -30,10 +30,8 @@ async function genderChoice(model: GenderModel): Promise<void> {
     return inBatches(faces, (b) => net.probabilities(b)).map((p, i) => (p >= 0.5) === (val.females[i] === 1));
   };
   const [plain, flipped] = [rightWith(false), rightWith(true)];
-  const gained = flipped.filter((r, i) => r && !plain[i]).length;
-  const lost = plain.filter((r, i) => r && !flipped[i]).length;
+  const { gained, lost, z } = pairedWins(plain, flipped);
   const acc = (rights: boolean[]) => (100 * rights.filter(Boolean).length / rights.length).toFixed(2);
-  const z = gained + lost === 0 ? 0 : (gained - lost) / Math.sqrt(gained + lost);
   console.log(`flip-choice task=gender split=val n=${faces.length} plain=${acc(plain)}% flip=${acc(flipped)}% ` +
     `gained=${gained} lost=${lost} z=${z.toFixed(2)}`);
 }

@@ -36,6 +36,16 @@ function stretchCovering(needs: number[], level: number): number {
   return sorted[Math.ceil(level * sorted.length) - 1];
 }
 
+/**
+ * Two classifiers on the same faces: how many faces only `b` gets right (gained) and only `a`
+ * (lost), and McNemar's z = (gained - lost) / sqrt(gained + lost), to tell a gain from noise.
+ */
+function pairedWins(a: boolean[], b: boolean[]): { gained: number; lost: number; z: number } {
+  const gained = b.filter((r, i) => r && !a[i]).length;
+  const lost = a.filter((r, i) => r && !b[i]).length;
+  return { gained, lost, z: gained + lost === 0 ? 0 : (gained - lost) / Math.sqrt(gained + lost) };
+}
+
 function accuracy(pFemale: ArrayLike<number>, female: ArrayLike<number>): number {
   let ok = 0;
   for (let i = 0; i < pFemale.length; i++) if ((pFemale[i] >= 0.5 ? 1 : 0) === female[i]) ok++;
@@ -105,5 +115,5 @@ function pick<T extends ArrayLike<number>>(xs: T, idx: number[]): number[] {
   return idx.map((i) => xs[i]);
 }
 
-export { AGE_BANDS, mean, quantile, stretchNeeded, stretchCovering, accuracy, rocAuc, reliability, expectedCalibrationError, ageStats, where, pick };
+export { AGE_BANDS, mean, quantile, stretchNeeded, stretchCovering, accuracy, pairedWins, rocAuc, reliability, expectedCalibrationError, ageStats, where, pick };
 export type { AgeStats };

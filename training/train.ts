@@ -74,7 +74,7 @@ if (!(config.auxAge >= 0)) throw new Error('--auxAge must be >= 0');
 if (!(config.auxEmbedding >= 0)) throw new Error('--auxEmbedding must be >= 0');
 if (config.auxEmbedding && (config.auxAge || config.arch !== 'ours')) throw new Error('--auxEmbedding is for our nets, without --auxAge');
 const task = config.task as 'gender' | 'age';
-if (config.auxAge && (task !== 'gender' || config.arch !== 'ours' || config.teacher || config.teacherFile)) throw new Error('--auxAge is for our gender net, without --teacher');
+if (config.auxAge && (task !== 'gender' || config.arch !== 'ours' || config.teacher || config.teacherFile)) throw new Error('--auxAge is for our gender net, without --teacher or --teacherFile');
 const name = config.name || `${config.arch}-${task}`;
 const outDir = resolve(config.out || (config.arch === 'ours' ? `models/${task}` : `.cache/baseline/${task}`));
 const checkpointDir = resolve('checkpoints', name);
@@ -157,14 +157,24 @@ if (teacher) {
  * (a probe on face-recognition embeddings, out-of-fold). Gender survives every augmentation we
  * apply, so the face's one probability serves all its augmented views.
  */
-const teacherTable = config.teacherFile ? loadTeacherTable(resolve(config.teacherFile)) : undefined;
+const teacherFile = config.teacherFile ? loadTeacherFile(resolve(config.teacherFile)) : undefined;
 
-function loadTeacherTable(path: string): Float32Array {
-  const table = JSON.parse(readFileSync(path, 'utf8')) as { teacher: string; valAccuracy: number; pFemale: Record<string, number> };
+/** The file's P(female) per training face, in train's order, and its provenance (read once). */
+function loadTeacherFile(path: string): { pFemale: Float32Array; provenance: Record<string, unknown> } {
+  const bytes = readFileSync(path);
+  const table = JSON.parse(bytes.toString('utf8')) as {
+    teacher: string; command: string; valAccuracy: number; trainOutOfFoldAccuracy: number; pFemale: Record<string, number>;
+  };
   const missing = train.files.filter((f) => table.pFemale[f] === undefined);
   if (missing.length) throw new Error(`--teacherFile=${path} has no P(female) for ${missing.length} training faces, e.g. ${missing[0]}`);
   console.log(`${name}: distilling from ${path}: ${table.teacher}, val accuracy ${(100 * table.valAccuracy).toFixed(2)}% (weight ${config.distill})`);
-  return Float32Array.from(train.files, (f) => table.pFemale[f]);
+  return {
+    pFemale: Float32Array.from(train.files, (f) => table.pFemale[f]),
+    provenance: {
+      file: path, sha256: createHash('sha256').update(bytes).digest('hex'), teacher: table.teacher,
+      command: table.command, valAccuracy: table.valAccuracy, trainOutOfFoldAccuracy: table.trainOutOfFoldAccuracy,
+    },
+  };
 }
 
 /** Target for one batch: 0/1 for gender; years for the baseline age net; a label distribution for ours. */
@@ -196,16 +206,17 @@ const AGE_VALUES = tf.range(0, AGE_BINS).reshape([AGE_BINS, 1]);
  * the L1 term), so `loss` needs no second form.
  */
 function withTeacher(x: tf.Tensor4D, y: tf.Tensor, idx: number[]): tf.Tensor {
-  if (teacherTable) {
-    const soft = tf.tensor2d(idx.map((i) => teacherTable[i]), [idx.length, 1]);
-    return tf.add(tf.mul(y, 1 - config.distill), tf.mul(soft, config.distill));
-  }
-  if (!teacher) return y;
+  const soft = teacherFile ? tf.tensor2d(idx.map((i) => teacherFile.pFemale[i]), [idx.length, 1]) : teacherOutput(x);
+  return soft ? tf.add(tf.mul(y, 1 - config.distill), tf.mul(soft, config.distill)) : y;
+}
+
+/** The --teacher net's output on the augmented batch, if there is a teacher net. */
+function teacherOutput(x: tf.Tensor4D): tf.Tensor | undefined {
+  if (!teacher) return undefined;
   // With --teacherFlip the student learns the flip-averaged output, which serving pays a batch of 2 for.
-  const soft = config.teacherFlip
+  return config.teacherFlip
     ? tf.div(tf.add(teacher.predict(x) as tf.Tensor, teacher.predict(tf.reverse(x, 2)) as tf.Tensor), 2)
     : teacher.predict(x) as tf.Tensor;
-  return tf.add(tf.mul(y, 1 - config.distill), tf.mul(soft, config.distill));
 }
 
 function loss(pred: tf.Tensor, target: tf.Tensor): tf.Scalar {
@@ -349,8 +360,7 @@ function originNow(runConfig: Config): RunOrigin {
   return {
     command, config: runConfig, pipeline,
     initialisedFrom: config.init ? initProvenance(config.init) : undefined,
-    distilledFrom: config.teacher ? initProvenance(config.teacher)
-      : config.teacherFile ? teacherFileProvenance(resolve(config.teacherFile)) : undefined,
+    distilledFrom: config.teacher ? initProvenance(config.teacher) : teacherFile?.provenance,
   };
 }
 
@@ -496,15 +506,5 @@ function initProvenance(dir: string): Record<string, unknown> {
     folder: dir, name: manifest.name, command: manifest.command, config: { epochs: manifest.config?.epochs, lr: manifest.config?.lr },
     bestEpoch: manifest.bestEpoch, valScore: manifest.valScore, trainingSeconds: manifest.trainingSeconds, machine: manifest.machine,
     initialisedFrom: manifest.initialisedFrom,
-  };
-}
-
-/** A precomputed teacher's provenance: how it was made, its val accuracy, and the file's hash. */
-function teacherFileProvenance(path: string): Record<string, unknown> {
-  const bytes = readFileSync(path);
-  const table = JSON.parse(bytes.toString('utf8'));
-  return {
-    file: path, sha256: createHash('sha256').update(bytes).digest('hex'), teacher: table.teacher,
-    command: table.command, valAccuracy: table.valAccuracy, trainOutOfFoldAccuracy: table.trainOutOfFoldAccuracy,
   };
 }
