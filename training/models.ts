@@ -139,10 +139,27 @@ function withSeparateRelu(net: tf.LayersModel): tf.LayersModel {
   return tf.model({ inputs: input, outputs: x });
 }
 
+/**
+ * The element-wise mean of the nets' weights, written into the first net (the others are
+ * disposed): a weight-averaged net ("model soup", training/soup.ts).
+ */
+function averageInto(nets: tf.LayersModel[]): tf.LayersModel {
+  const [first, ...rest] = nets;
+  const shapes = (net: tf.LayersModel) => net.getWeights().map((w) => w.shape.join('x')).join();
+  for (const net of rest) {
+    if (shapes(net) !== shapes(first)) throw new Error('the nets differ in architecture: only nets of one architecture can be averaged');
+  }
+  const mean = tf.tidy(() => first.getWeights().map((w, i) => tf.div(nets.reduce((sum, net) => tf.add(sum, net.getWeights()[i]), tf.zerosLike(w)), nets.length)));
+  first.setWeights(mean);
+  tf.dispose(mean);
+  rest.forEach((net) => net.dispose());
+  return first;
+}
+
 /** The trunk's weighted layers are its convs (buildNet names them `<block>_conv`). */
 function isTrunkLayer(name: string): boolean {
   return name.endsWith('_conv');
 }
 
-export { buildNet, buildBaseline, withAuxAgeHead, withAuxEmbeddingHead, withSeparateRelu, copyMatchingLayers, isTrunkLayer, MAX_AGE, AGE_BINS };
+export { buildNet, buildBaseline, withAuxAgeHead, withAuxEmbeddingHead, withSeparateRelu, copyMatchingLayers, averageInto, isTrunkLayer, MAX_AGE, AGE_BINS };
 export type { Head };

@@ -4,7 +4,8 @@
  *   npm run train -- --task=age --arch=baseline
  * Seeded and repeatable; a checkpoint per epoch in checkpoints/<name>/ resumes an interrupted
  * run (with the same options: others are refused), and the best epoch on `val` is exported to
- * models/<name>/ (or --out=...) with the command, options and provenance of the run that made it.
+ * models/<task>/ (or --out=...) with the command, options and provenance of the run that made it.
+ * Each epoch's net stays in checkpoints/<name>/epochs/<epoch>/, for weight averaging (training/soup.ts).
  */
 import * as tf from '@tensorflow/tfjs';
 import { mkdirSync, writeFileSync, readFileSync, existsSync, rmSync, renameSync } from 'node:fs';
@@ -375,6 +376,10 @@ async function saveCheckpoint(state: TrainState, improved: boolean): Promise<voi
   writeFileSync(join(tmp, 'state.json'), JSON.stringify({ ...state, ...origin }, null, 1));
   if (improved) await model.save(fileSystemHandler(join(tmp, 'best')));
   else if (existsSync(join(checkpointDir, 'best'))) renameSync(join(checkpointDir, 'best'), join(tmp, 'best'));
+  // Every epoch's serving net (without auxiliary heads) is kept too: averaging the weights of
+  // several (training/soup.ts) costs nothing at inference, unlike an ensemble.
+  if (existsSync(join(checkpointDir, 'epochs'))) renameSync(join(checkpointDir, 'epochs'), join(tmp, 'epochs'));
+  await model.save(fileSystemHandler(join(tmp, 'epochs', String(state.epoch))));
   rmSync(checkpointDir, { recursive: true, force: true });
   renameSync(tmp, checkpointDir);
 }
