@@ -18,6 +18,7 @@ import { fileSystemHandler } from '../lib/modelIo.js';
 import { sameSpec } from '../lib/preprocess.js';
 import type { InputSpec } from '../lib/preprocess.js';
 import { facesOf, inBatches, loadFeatures } from './features.js';
+import { meanWeights } from './models.js';
 import { mean } from './metrics.js';
 import { parseOverrides } from './overrides.js';
 
@@ -61,18 +62,14 @@ function scoreOutputs(perNet: Output[][]): number {
   }));
 }
 
-// Weights are averaged by position: nets built by training/models.ts list them in one order.
 const rawWeights = config.combine === 'weights' ? await Promise.all(dirs.map(async (d) => (await tf.loadLayersModel(fileSystemHandler(d))).getWeights())) : [];
-if (rawWeights.some((w) => w.length !== rawWeights[0].length || w.some((t, k) => !tf.util.arraysEqual(t.shape, rawWeights[0][k].shape)))) {
-  throw new Error('--combine=weights needs nets of one architecture');
-}
 /** A scratch net that receives each subset's averaged weights (built from the first folder). */
 const soup = config.combine === 'weights' ? await tf.loadLayersModel(fileSystemHandler(dirs[0])) : undefined;
 const outputs = nets.map(outputsOf);
 
 function score(members: number[]): number {
   if (!soup || members.length === 1) return scoreOutputs(members.map((m) => outputs[m]));
-  const averaged = tf.tidy(() => rawWeights[0].map((_, k) => tf.div(tf.addN(members.map((m) => rawWeights[m][k])), members.length)));
+  const averaged = meanWeights(members.map((m) => rawWeights[m]));
   soup.setWeights(averaged);
   tf.dispose(averaged);
   const model = config.task === 'gender' ? new GenderModel(soup, loaded[0].manifest) : new AgeModel(soup, loaded[0].manifest);

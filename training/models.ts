@@ -140,20 +140,15 @@ function withSeparateRelu(net: tf.LayersModel): tf.LayersModel {
 }
 
 /**
- * The element-wise mean of the nets' weights, written into the first net (the others are
- * disposed): a weight-averaged net ("model soup", training/soup.ts).
+ * The element-wise mean of several nets' weights (a "model soup": one net's cost at inference).
+ * Weights are matched by position: nets built by buildNet list them in one order. Only nets of
+ * one architecture can be averaged, and only nets fine-tuned from one start are worth averaging.
  */
-function averageInto(nets: tf.LayersModel[]): tf.LayersModel {
-  const [first, ...rest] = nets;
-  const shapes = (net: tf.LayersModel) => net.getWeights().map((w) => w.shape.join('x')).join();
-  for (const net of rest) {
-    if (shapes(net) !== shapes(first)) throw new Error('the nets differ in architecture: only nets of one architecture can be averaged');
-  }
-  const mean = tf.tidy(() => first.getWeights().map((w, i) => tf.div(nets.reduce((sum, net) => tf.add(sum, net.getWeights()[i]), tf.zerosLike(w)), nets.length)));
-  first.setWeights(mean);
-  tf.dispose(mean);
-  rest.forEach((net) => net.dispose());
-  return first;
+function meanWeights(weightSets: tf.Tensor[][]): tf.Tensor[] {
+  const [first] = weightSets;
+  const sameShapes = (set: tf.Tensor[]) => set.length === first.length && set.every((t, k) => tf.util.arraysEqual(t.shape, first[k].shape));
+  if (!weightSets.every(sameShapes)) throw new Error('the nets differ in architecture: only nets of one architecture can be averaged');
+  return tf.tidy(() => first.map((_, k) => tf.div(tf.addN(weightSets.map((set) => set[k])), weightSets.length)));
 }
 
 /** The trunk's weighted layers are its convs (buildNet names them `<block>_conv`). */
@@ -161,5 +156,5 @@ function isTrunkLayer(name: string): boolean {
   return name.endsWith('_conv');
 }
 
-export { buildNet, buildBaseline, withAuxAgeHead, withAuxEmbeddingHead, withSeparateRelu, copyMatchingLayers, averageInto, isTrunkLayer, MAX_AGE, AGE_BINS };
+export { buildNet, buildBaseline, withAuxAgeHead, withAuxEmbeddingHead, withSeparateRelu, copyMatchingLayers, meanWeights, isTrunkLayer, MAX_AGE, AGE_BINS };
 export type { Head };

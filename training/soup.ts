@@ -10,12 +10,12 @@
  * (spec, task, pipeline), with the ingredients and this command added.
  */
 import * as tf from '@tensorflow/tfjs';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { initBackend } from '../lib/backend.js';
 import { fileSystemHandler } from '../lib/modelIo.js';
 import { saveModelForServing } from './export.js';
-import { averageInto } from './models.js';
+import { meanWeights } from './models.js';
 import { parseOverrides } from './overrides.js';
 
 const config = parseOverrides({ from: '', manifest: '', out: '' }, process.argv.slice(2));
@@ -24,13 +24,23 @@ if (ingredients.length < 2 || !config.manifest || !config.out) throw new Error('
 
 await initBackend();
 const nets = await Promise.all(ingredients.map((dir) => tf.loadLayersModel(fileSystemHandler(resolve(dir)))));
-const soup = averageInto(nets);
-const { parameters: _p, savedAt: _s, weightsDtype: _w, ...base } = JSON.parse(readFileSync(join(resolve(config.manifest), 'manifest.json'), 'utf8'));
+const [soup, ...rest] = nets;
+const averaged = meanWeights(nets.map((net) => net.getWeights()));
+soup.setWeights(averaged);
+tf.dispose(averaged);
+rest.forEach((net) => net.dispose());
+const manifestOf = (dir: string) => JSON.parse(readFileSync(join(resolve(dir), 'manifest.json'), 'utf8'));
+/** What each ingredient is, for the model card: the run that made it, its seed, epoch and val score. */
+function ingredientOf(dir: string): Record<string, unknown> {
+  if (!existsSync(join(resolve(dir), 'manifest.json'))) return { folder: dir };
+  const m = manifestOf(dir);
+  return { folder: dir, command: m.command, seed: m.config?.seed, epoch: m.epoch ?? m.bestEpoch, valScore: m.valScore, initialisedFrom: m.initialisedFrom?.folder };
+}
+const { parameters: _p, savedAt: _s, weightsDtype: _w, ...base } = manifestOf(config.manifest);
 await saveModelForServing(soup, resolve(config.out), {
   ...base,
-  averagedFrom: ingredients,
+  averagedFrom: ingredients.map(ingredientOf),
   command: `npx tsx training/soup.ts ${process.argv.slice(2).join(' ')}`,
-  ingredientsCommand: base.command,
 });
 console.log(`soup of ${ingredients.length} nets saved to ${config.out}`);
 

@@ -376,10 +376,14 @@ async function saveCheckpoint(state: TrainState, improved: boolean): Promise<voi
   writeFileSync(join(tmp, 'state.json'), JSON.stringify({ ...state, ...origin }, null, 1));
   if (improved) await model.save(fileSystemHandler(join(tmp, 'best')));
   else if (existsSync(join(checkpointDir, 'best'))) renameSync(join(checkpointDir, 'best'), join(tmp, 'best'));
-  // Every epoch's serving net (without auxiliary heads) is kept too: averaging the weights of
-  // several (training/soup.ts) costs nothing at inference, unlike an ensemble.
+  // Every epoch's serving net (without auxiliary heads) is kept too, as an export the val tools
+  // load: averaging the weights of several (training/soup.ts) costs nothing at inference.
   if (existsSync(join(checkpointDir, 'epochs'))) renameSync(join(checkpointDir, 'epochs'), join(tmp, 'epochs'));
-  await model.save(fileSystemHandler(join(tmp, 'epochs', String(state.epoch))));
+  const last = state.history[state.history.length - 1] as { valScore: number };
+  await saveModelForServing(model, join(tmp, 'epochs', String(state.epoch)), {
+    name: `${config.arch}-${task}`, task, arch: config.arch, spec, maxAge: MAX_AGE, epoch: state.epoch, valScore: last.valScore,
+    command: origin.command, config: origin.config, ...origin.pipeline,
+  });
   rmSync(checkpointDir, { recursive: true, force: true });
   renameSync(tmp, checkpointDir);
 }

@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../lib/backend.js';
-import { averageInto, buildNet, copyMatchingLayers, withAuxAgeHead, withSeparateRelu } from '../../training/models.js';
+import { buildNet, meanWeights, copyMatchingLayers, withAuxAgeHead, withSeparateRelu } from '../../training/models.js';
 import { registerFastConvGradients } from '../../training/wasmKernels.js';
 
 const spec = { size: 32, channels: 3 as const };
@@ -51,23 +51,22 @@ describe('copyMatchingLayers', () => {
   });
 });
 
-describe('averageInto (weight soup)', () => {
-  it('leaves each weight the mean of the nets\' weights, in the first net', () => {
-    const nets = [1, 2, 3].map((seed) => buildNet('gender', spec, widths, 2, 0.3, 0, seed));
-    const before = nets.map((net) => net.getWeights().map((w) => Array.from(w.dataSync())));
-    const soup = averageInto(nets);
-    expect(soup).toBe(nets[0]);
+describe('meanWeights (weight soup)', () => {
+  it('gives each weight the mean of the nets\' weights', () => {
+    const sets = [1, 2, 3].map((seed) => buildNet('gender', spec, widths, 2, 0.3, 0, seed).getWeights());
+    const mean = meanWeights(sets);
     // Seeds differ, so the kernels differ and their mean is none of them (biases start at zero).
-    expect(before[1][0]).not.toEqual(before[0][0]);
-    expect(Array.from(soup.getWeights()[0].dataSync())).not.toEqual(before[0][0]);
-    soup.getWeights().forEach((w, i) => {
-      const got = w.dataSync();
-      got.forEach((v, j) => expect(v).toBeCloseTo((before[0][i][j] + before[1][i][j] + before[2][i][j]) / 3, 6));
+    expect(Array.from(sets[1][0].dataSync())).not.toEqual(Array.from(sets[0][0].dataSync()));
+    expect(mean.map((t) => t.shape)).toEqual(sets[0].map((t) => t.shape));
+    mean.forEach((t, k) => {
+      const [a, b, c] = sets.map((set) => set[k].dataSync());
+      t.dataSync().forEach((v, j) => expect(v).toBeCloseTo((a[j] + b[j] + c[j]) / 3, 6));
     });
   });
 
   it('refuses nets of other architectures', () => {
-    expect(() => averageInto([buildNet('gender', spec, widths, 2, 0.3, 0, 1), buildNet('gender', spec, [8, 24], 2, 0.3, 0, 1)])).toThrow(/architecture/);
+    const sets = [widths, [8, 24]].map((w) => buildNet('gender', spec, w, 2, 0.3, 0, 1).getWeights());
+    expect(() => meanWeights(sets)).toThrow(/architecture/);
   });
 });
 
