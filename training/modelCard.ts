@@ -285,6 +285,16 @@ ${bandTable(m)}
   a new model, so it is shipped. Eight tries make z = 2.6 weaker evidence than one (Bonferroni:
   p of about 0.04 instead of 0.005); the test figures above were not used to choose. Its cost:
   1.56x the gender net's conv MACs and two views per face (timings in BENCHMARKS.md).
+- **More of the same no longer moves the gender net** (not shipped). Two warm restarts of the
+  shipped net with its own recipe at a lower peak LR, seeds 1337 and 2024 (\`npm run train --
+  --task=gender --size=80 --init=models/gender --teacherFile=.cache/teachers/gender-dlib.json
+  --distill=0.5 --auxEmbedding=0.5 --epochs=5 --lr=3e-4 --seed=<seed>\`), reached val 92.00,
+  92.00, 91.71, 92.21, 92.00% and 91.41, 92.13, 92.13, 91.83, 92.13% per epoch (the shipped net:
+  91.83%). As served, with test-time flip, against the shipped net's 92.42%: the mean of the two
+  last epochs' *weights* (a model soup, free at inference: \`npx tsx training/soup.ts\`) 92.42%
+  (22 faces differ, 11 each way, z = 0); of epochs 3-5 of both, 92.42% (z = 0); the best epochs
+  alone 92.55% (z = 0.77) and 92.00% (z = -1.77). Gains now have to come from the net or its
+  input, not from its schedule.
 - **Serving crops** follow the training chips: BlazeFace keypoints give a crop with mean IoU
   0.918 against the chip (\`training/calibrateCrop.ts\`, fitted on val); a face is found in
   ${pct(s.detectOn.faceFoundRate, 2)} of test chips.

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { featureCommands, inputsLabel, readmeGlance } from '../../training/modelCard.js';
+import { featureCommands, inputsLabel, modelCard, readmeGlance } from '../../training/modelCard.js';
 import { replaceSection } from '../../training/readmeSections.js';
 import { verifyTables } from '../../training/verifyReport.js';
 
@@ -14,6 +14,10 @@ const json = (path: string) => JSON.parse(readFileSync(path, 'utf8'));
 describe('README figures', () => {
   it('the "Models at a glance" section is what npm run evaluate writes from models/metrics.json', () => {
     expect(replaceSection(readme, 'glance', readmeGlance(json('models/metrics.json')))).toBe(readme);
+  });
+
+  it('the model card is what npm run evaluate (or training/renderCard.ts) writes from models/metrics.json', () => {
+    expect(readFileSync('models/README.md', 'utf8')).toBe(modelCard(json('models/metrics.json')));
   });
 
   it('the verify tables are what training/verifyEval.ts writes from models/verify-metrics.json', () => {
