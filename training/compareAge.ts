@@ -2,7 +2,8 @@
  * Is a new age net better than the shipped one? On `val` (never `test`), the served estimate's MAE
  * of both nets, each without and with test-time flip, and the paired per-face difference of each
  * candidate setting against the shipped net as served (its manifest's flip setting), with its
- * standard error, so a gain can be told from val's noise (~2 standard errors).
+ * standard error, so a gain can be told from val's noise (~2 standard errors). The nets may take
+ * different input sizes (each reads its own feature cache; the faces and their order are the same).
  *   npx tsx training/compareAge.ts --candidate=.cache/runs/age-tkd [--shipped=models/age]
  */
 import { resolve } from 'node:path';
@@ -18,17 +19,20 @@ if (!config.candidate) throw new Error('--candidate=<exported age model folder> 
 await initBackend();
 const shipped = await loadAgeModel({ modelDir: resolve(config.shipped) });
 const candidate = await loadAgeModel({ modelDir: resolve(config.candidate) });
-if (JSON.stringify(candidate.manifest.spec) !== JSON.stringify(shipped.manifest.spec)) {
-  throw new Error(`the nets take different inputs (${JSON.stringify(candidate.manifest.spec)} vs ${JSON.stringify(shipped.manifest.spec)}): compare them with training/flipChoice.ts --models=... each`);
-}
-const val = await loadFeatures(shipped.manifest.spec, 'val');
-const faces = facesOf(val);
 
-const errorsOf = (net: AgeModel) => inBatches(faces, (b) => net.predict(b, 0.8)).map((a, i) => Math.abs(a.value - val.ages[i]));
-const served = errorsOf(shipped);
-console.log(`compare-age split=val n=${faces.length} shipped=${config.shipped} flip=${Boolean(shipped.manifest.testTimeFlip)} mae=${mean(served).toFixed(3)}`);
+/** Per val face, the served estimate's absolute error; plus the file order, to check caches line up. */
+async function errorsOn(net: AgeModel): Promise<{ files: string[]; errors: number[] }> {
+  const val = await loadFeatures(net.manifest.spec, 'val');
+  const errors = inBatches(facesOf(val), (b) => net.predict(b, 0.8)).map((a, i) => Math.abs(a.value - val.ages[i]));
+  return { files: val.files, errors };
+}
+
+const { files, errors: served } = await errorsOn(shipped);
+console.log(`compare-age split=val n=${served.length} shipped=${config.shipped} flip=${Boolean(shipped.manifest.testTimeFlip)} mae=${mean(served).toFixed(3)}`);
 for (const flip of [false, true]) {
-  const errors = errorsOf(candidate.withTestTimeFlip(flip));
+  const mine = await errorsOn(candidate.withTestTimeFlip(flip));
+  if (mine.files.join() !== files.join()) throw new Error('the two feature caches hold different val faces');
+  const errors = mine.errors;
   const diffs = errors.map((e, i) => e - served[i]);
   const d = mean(diffs);
   const se = Math.sqrt(mean(diffs.map((x) => (x - d) ** 2)) / diffs.length);
