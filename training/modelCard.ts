@@ -188,7 +188,16 @@ ${bandTable(m)}
   against 5.520 for the shipped 64x64 net; with test-time flip 5.197 against 5.235
   (\`npx tsx training/flipChoice.ts --models=<folder with it>\`). A 0.04-year gain, within noise
   (the paired standard error is ~0.045), for 1.56x the age net's conv MACs, which with the flip
-  are two thirds of the inference time: not shipped.
+  are two thirds of the inference time: not shipped. A 4-epoch repeat from the age net now shipped
+  (\`--init=models/age --epochs=4\`, 2026-12-01) reached 6.051, 5.674, 5.488, 5.416; with the flip
+  5.256 against 5.235 (+0.021 years, standard error 0.071, \`npx tsx training/compareAge.ts
+  --candidate=<its export>\`).
+- **Gender at 96x96** (not shipped). A warm restart of the shipped 80x80 gender net at 96x96 with
+  its recipe (\`npm run features -- --size=96\`, then \`npm run train -- --task=gender --size=96
+  --init=models/gender --teacherFile=.cache/teachers/gender-dlib.json --distill=0.5
+  --auxEmbedding=0.5 --epochs=4 --lr=5e-4\`, seed 1337) reached val 90.61, 91.28, 91.45, 91.96%;
+  with test-time flip 92.04% against the shipped net's 92.42% (31 faces gained, 40 lost, z = -1.07),
+  for 1.44x its conv MACs: a larger input stops paying past 80x80.
 - **Cheaper nets** (for the 5 ms inference target, \`npx tsx bench/archCost.ts\`): with the same
   seed and 4-epoch gender schedule, half the widths (16,32,64,96; 12 M conv MACs instead of 48 M)
   reached val 86.84% and one conv per block 84.51%, against 88.19% for the shipped net.
