@@ -36,11 +36,11 @@ function ingredientOf(dir: string): Record<string, unknown> {
   const m = manifestOf(dir);
   return { folder: dir, command: m.command, seed: m.config?.seed, epoch: m.epoch ?? m.bestEpoch, valScore: m.valScore, initialisedFrom: m.initialisedFrom?.folder };
 }
-const { parameters: _p, savedAt: _s, weightsDtype: _w, ...base } = manifestOf(config.manifest);
+// The base run's per-net figures (best epoch, val score, history, training time) are not the soup's: dropped.
+const { parameters: _p, savedAt: _s, weightsDtype: _w, bestEpoch: _b, epoch: _e, valScore: _v, history: _h, trainingSeconds: _t, ...base } = manifestOf(config.manifest);
 await saveModelForServing(soup, resolve(config.out), {
   ...base,
   averagedFrom: ingredients.map(ingredientOf),
   command: `npx tsx training/soup.ts ${process.argv.slice(2).join(' ')}`,
 });
 console.log(`soup of ${ingredients.length} nets saved to ${config.out}`);
-

@@ -365,6 +365,18 @@ function originNow(runConfig: Config): RunOrigin {
   };
 }
 
+/**
+ * What every net this run writes says of itself, in its manifest: the export and each epoch's
+ * snapshot alike (the run's command, options, pipeline, and what it started from or distilled).
+ */
+function runIdentity(): Record<string, unknown> {
+  return {
+    name: `${config.arch}-${task}`, task, arch: config.arch, spec, maxAge: MAX_AGE,
+    command: origin.command, config: origin.config,
+    initialisedFrom: origin.initialisedFrom, distilledFrom: origin.distilledFrom, ...origin.pipeline,
+  };
+}
+
 /** Writes the checkpoint beside the old one, then swaps, so a kill mid-save loses nothing. */
 async function saveCheckpoint(state: TrainState, improved: boolean): Promise<void> {
   const tmp = `${checkpointDir}.tmp`;
@@ -380,10 +392,7 @@ async function saveCheckpoint(state: TrainState, improved: boolean): Promise<voi
   // load: averaging the weights of several (training/soup.ts) costs nothing at inference.
   if (existsSync(join(checkpointDir, 'epochs'))) renameSync(join(checkpointDir, 'epochs'), join(tmp, 'epochs'));
   const last = state.history[state.history.length - 1] as { valScore: number };
-  await saveModelForServing(model, join(tmp, 'epochs', String(state.epoch)), {
-    name: `${config.arch}-${task}`, task, arch: config.arch, spec, maxAge: MAX_AGE, epoch: state.epoch, valScore: last.valScore,
-    command: origin.command, config: origin.config, ...origin.pipeline,
-  });
+  await saveModelForServing(model, join(tmp, 'epochs', String(state.epoch)), { ...runIdentity(), epoch: state.epoch, valScore: last.valScore });
   rmSync(checkpointDir, { recursive: true, force: true });
   renameSync(tmp, checkpointDir);
 }
@@ -498,13 +507,9 @@ for (let epoch = state.epoch + 1; epoch <= config.epochs; epoch++) {
 // --- write artifact ----------------------------------------------------------------------------------
 const best = await tf.loadLayersModel(fileSystemHandler(join(checkpointDir, 'best')));
 await saveModelForServing(best, outDir, {
-  name: `${config.arch}-${task}`, task, arch: config.arch, spec, maxAge: MAX_AGE,
+  ...runIdentity(),
   bestEpoch: state.bestEpoch, valScore: state.bestScore, trainingSeconds: Math.round(state.seconds),
-  command: origin.command, config: origin.config, history: state.history,
-  machine: cpus()[0]?.model ?? 'unknown',
-  initialisedFrom: origin.initialisedFrom,
-  distilledFrom: origin.distilledFrom,
-  ...origin.pipeline,
+  history: state.history, machine: cpus()[0]?.model ?? 'unknown',
 });
 console.log(`saved ${outDir} (best epoch ${state.bestEpoch}, val ${state.bestScore.toFixed(4)})`);
 
