@@ -23,7 +23,7 @@ import { performance } from 'node:perf_hooks';
 import * as tf from '@tensorflow/tfjs';
 import { Jimp } from 'jimp';
 import { initBackend } from '../lib/backend.js';
-import { quantile } from '../training/metrics.js';
+import { AGE_BANDS, quantile } from '../training/metrics.js';
 import type * as FaceApi from '@vladmandic/face-api/dist/face-api.node-wasm.js';
 import { faceapi, FACE_API_MODEL_DIR, FACE_API_VERSION, asInput, toRgbTensor } from './faceApi.js';
 
@@ -113,6 +113,7 @@ async function coldChild(fixture: string): Promise<void> {
 // --- (a) accuracy on the test split -------------------------------------------------------
 async function accuracy(rows: Row[]) {
   const byRace = RACES.map(() => ({ n: 0, correct: 0, absErr: 0 }));
+  const byBand = AGE_BANDS.map(() => ({ n: 0, correct: 0, absErr: 0 }));
   const le60 = { n: 0, correct: 0, absErr: 0 };
   const all = { n: 0, correct: 0, absErr: 0 };
   for (const row of rows) {
@@ -125,7 +126,8 @@ async function accuracy(rows: Row[]) {
     }
     const err = Math.abs(pred.age - row.age);
     const ok = pred.gender === row.gender ? 1 : 0;
-    for (const b of [all, byRace[row.race], ...(row.age <= AGE_CAP ? [le60] : [])]) {
+    const band = byBand[AGE_BANDS.findIndex((b) => row.age >= b.lo && row.age <= b.hi)];
+    for (const b of [all, byRace[row.race], band, ...(row.age <= AGE_CAP ? [le60] : [])]) {
       b.n += 1; b.correct += ok; b.absErr += err;
     }
   }
@@ -135,6 +137,7 @@ async function accuracy(rows: Row[]) {
     gender: { accuracy: round4(all.correct / all.n), correct: all.correct },
     age: { mae: round4(all.absErr / all.n) },
     race: Object.fromEntries(RACES.map((name, i) => [name, summary(byRace[i])])),
+    ageBand: Object.fromEntries(AGE_BANDS.map((b, i) => [b.name, summary(byBand[i])])),
     ageLe60: { n: le60.n, mae: round4(le60.absErr / le60.n), genderAccuracy: round4(le60.correct / le60.n) },
   };
 }
@@ -260,6 +263,9 @@ async function main(): Promise<void> {
     console.log(`bench=face-api-accuracy n=${acc.n} gender_acc=${acc.gender.accuracy} age_mae=${acc.age.mae} le60_mae=${acc.ageLe60.mae} seconds=${((performance.now() - t) / 1000).toFixed(0)}`);
     for (const [name, r] of Object.entries(acc.race)) {
       console.log(`bench=face-api-accuracy race=${name} n=${r.n} gender_acc=${r.genderAccuracy} age_mae=${r.ageMae}`);
+    }
+    for (const [name, r] of Object.entries(acc.ageBand)) {
+      console.log(`bench=face-api-accuracy ageBand=${name} n=${r.n} gender_acc=${r.genderAccuracy} age_mae=${r.ageMae}`);
     }
   }
   if (part === 'all' || part === 'speed' || part === 'cold') {

@@ -61,6 +61,36 @@ function bandTable(m: Figures): string {
   return [header, `|---|${groups.map(() => '---:').join('|')}|`, ...rows].join('\n');
 }
 
+/**
+ * Ours beside the peer, per race and age band: where the peer's lead overall comes from. Empty
+ * when the peer run predates its per-band figures (bench/faceApiPeer.ts --part=accuracy).
+ */
+function peerTable(m: Figures): string {
+  const p = m.peer;
+  if (!p?.ageBand || !p?.race) return '';
+  const rows = [
+    ...RACE_NAMES.map((r) => ({ name: r, ours: m.byGroup[r], peer: p.race[r] })),
+    ...AGE_BANDS.map((b) => ({ name: `age ${b.name}`, ours: m.byGroup[`age ${b.name}`], peer: p.ageBand[b.name] })),
+  ];
+  const lines = rows.map(({ name, ours, peer }) => `| ${name} | ${ours.n} | ${pct(ours.gender.accuracy)} | ${pct(peer.genderAccuracy)} | ${yrs(ours.age.mae)} | ${yrs(peer.ageMae)} |`);
+  const leads = rows.filter((r) => r.name.startsWith('age '))
+    .map((r) => ({ name: r.name.slice(4), points: 100 * (r.peer.genderAccuracy - r.ours.gender.accuracy) }))
+    .sort((x, y) => y.points - x.points);
+  const peerRaces = RACE_NAMES.filter((r) => p.race[r].n >= 200).map((r) => 100 * p.race[r].genderAccuracy);
+  return `### Ours and the peer by group
+
+The peer row above, split as our own figures are (same test faces; the peer may have seen them in training).
+Its lead in gender accuracy is largest at ages ${leads[0].name} (${leads[0].points.toFixed(1)} points) and ${leads[1].name} (${leads[1].points.toFixed(1)})
+and smallest at ${leads[leads.length - 1].name} (${leads[leads.length - 1].points.toFixed(1)}); its own gender gap
+between race groups with 200+ test faces is ${(Math.max(...peerRaces) - Math.min(...peerRaces)).toFixed(1)} points.
+
+| group | n | gender acc, ours | gender acc, peer | age MAE, ours | age MAE, peer |
+|---|---:|---:|---:|---:|---:|
+${lines.join('\n')}
+
+`;
+}
+
 /** The race gap among faces aged 20+: the groups differ in their share of children, on whom gender is hardest. */
 function adultGap(m: Figures): string {
   const adults = m.genderRaceGapAges20Plus;
@@ -161,7 +191,7 @@ ${groupTable(m)}
 
 ${bandTable(m)}
 
-### Plots
+${peerTable(m)}### Plots
 
 ![Predicted vs true age](age-scatter.svg) ![Gender calibration](gender-calibration.svg)
 
