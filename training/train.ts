@@ -26,6 +26,7 @@ import { saveModelForServing } from './export.js';
 import { configDifferences, resumeRefusal } from './resumeCheck.js';
 import { preprocessFingerprint } from './preprocessFingerprint.js';
 import { summariseAgeDistribution } from '../lib/models.js';
+import { ageBandWeights } from './metrics.js';
 import { DEFAULT_DATA_DIR } from './config.js';
 
 // --- config: defaults, one line each; --key=value overrides are type-checked -----------------
@@ -60,6 +61,7 @@ const defaults = {
   teacherFlip: 0, // 1 = the teacher's output is the mean over the image and its mirror, as served with test-time flip
   auxEmbedding: 0, // weight of an auxiliary head regressing the face's dlib descriptor (training/faceEmbeddings.ts); dropped at export
   teacherFile: '', // gender only: distil from precomputed P(female) per training face instead (training/embeddingTeacher.ts)
+  balanceAges: 0, // a face's loss weight ~ (train faces in its age band)^-balanceAges, mean 1: 0 = off, 1 = every band weighs alike
 };
 type Config = typeof defaults;
 const config: Config = parseOverrides(defaults, process.argv.slice(2));
@@ -73,6 +75,7 @@ if (config.initTrunk !== 0 && config.initTrunk !== 1) throw new Error('--initTru
 if (config.initTrunk && !config.init) throw new Error('--initTrunk=1 needs --init');
 if (!(config.auxAge >= 0)) throw new Error('--auxAge must be >= 0');
 if (!(config.auxEmbedding >= 0)) throw new Error('--auxEmbedding must be >= 0');
+if (!(config.balanceAges >= 0 && config.balanceAges <= 1)) throw new Error('--balanceAges must be in [0, 1]');
 if (config.auxEmbedding && (config.auxAge || config.arch !== 'ours')) throw new Error('--auxEmbedding is for our nets, without --auxAge');
 const task = config.task as 'gender' | 'age';
 if (config.auxAge && (task !== 'gender' || config.arch !== 'ours' || config.teacher || config.teacherFile)) throw new Error('--auxAge is for our gender net, without --teacher or --teacherFile');
@@ -130,6 +133,10 @@ function filterByAge(set: FeatureSet, maxAge: number): FeatureSet {
 }
 
 // --- model, optimizer, loss ---------------------------------------------------------------------
+// The age bands at the ends (children, over-60s) are both the rarest in train and where the nets
+// fail most; --balanceAges weighs their faces up in the loss.
+const faceWeights = config.balanceAges ? ageBandWeights(train.ages, config.balanceAges) : undefined;
+
 const widths = config.widths.split(',').map(Number);
 const model = config.arch === 'ours'
   ? buildNet(task, spec, widths, config.convsPerBlock, config.dropout, config.l2, config.seed)
@@ -220,10 +227,12 @@ function teacherOutput(x: tf.Tensor4D): tf.Tensor | undefined {
     : teacher.predict(x) as tf.Tensor;
 }
 
-function loss(pred: tf.Tensor, target: tf.Tensor): tf.Scalar {
-  if (task === 'gender') return tf.losses.logLoss(target, pred) as tf.Scalar;
-  if (config.arch === 'baseline') return tf.losses.meanSquaredError(target, pred) as tf.Scalar;
-  return ageLoss(pred, target);
+/** The task's loss, a weighted mean over the batch's faces when --balanceAges is on. */
+function loss(pred: tf.Tensor, target: tf.Tensor, idx: number[]): tf.Scalar {
+  const weights = faceWeights ? tf.tensor2d(idx.map((i) => faceWeights[i]), [idx.length, 1]) : undefined;
+  if (task === 'gender') return tf.losses.logLoss(target, pred, weights) as tf.Scalar;
+  if (config.arch === 'baseline') return tf.losses.meanSquaredError(target, pred, weights) as tf.Scalar;
+  return ageLoss(pred, target, weights);
 }
 
 /** The loss of one training batch: the task's, plus the weighted loss of an auxiliary head if any. */
@@ -232,19 +241,21 @@ function batchLoss(x: tf.Tensor4D, y: tf.Tensor, set: FeatureSet, idx: number[],
     // Only training batches (of train) reach here with the hint head: validation uses predictAll.
     const [out, hint] = net.apply(x, { training }) as tf.Tensor[];
     const target = tf.tensor2d(idx.flatMap((i) => Array.from(hints.table.subarray(i * hints.dim, (i + 1) * hints.dim))), [idx.length, hints.dim]);
-    return tf.add(loss(out, y), tf.mul(config.auxEmbedding, tf.losses.meanSquaredError(target, hint))) as tf.Scalar;
+    return tf.add(loss(out, y, idx), tf.mul(config.auxEmbedding, tf.losses.meanSquaredError(target, hint))) as tf.Scalar;
   }
-  if (!config.auxAge) return loss(model.apply(x, { training }) as tf.Tensor, y);
+  if (!config.auxAge) return loss(model.apply(x, { training }) as tf.Tensor, y, idx);
   const [pFemale, ages] = net.apply(x, { training }) as tf.Tensor[];
-  return tf.add(loss(pFemale, y), tf.mul(config.auxAge, ageLoss(ages, ageDistributions(set, idx)))) as tf.Scalar;
+  return tf.add(loss(pFemale, y, idx), tf.mul(config.auxAge, ageLoss(ages, ageDistributions(set, idx)))) as tf.Scalar;
 }
 
-function ageLoss(pred: tf.Tensor, target: tf.Tensor): tf.Scalar {
+function ageLoss(pred: tf.Tensor, target: tf.Tensor, weights?: tf.Tensor): tf.Scalar {
   // Label-distribution learning: KL(target || pred) plus an L1 term on the expected age.
-  const kl = tf.mean(tf.sum(tf.mul(target, tf.sub(tf.log(tf.add(target, 1e-7)), tf.log(tf.add(pred, 1e-7)))), 1));
+  const kl = tf.sum(tf.mul(target, tf.sub(tf.log(tf.add(target, 1e-7)), tf.log(tf.add(pred, 1e-7)))), 1, true);
   const expected = tf.matMul(pred, AGE_VALUES);
   const trueAge = tf.matMul(target, AGE_VALUES);
-  return tf.add(kl, tf.mul(config.ageL1Weight, tf.mean(tf.abs(tf.sub(expected, trueAge))))) as tf.Scalar;
+  const l1 = tf.abs(tf.sub(expected, trueAge));
+  if (weights) return tf.mean(tf.mul(tf.add(kl, tf.mul(config.ageL1Weight, l1)), weights)) as tf.Scalar;
+  return tf.add(tf.mean(kl), tf.mul(config.ageL1Weight, tf.mean(l1))) as tf.Scalar;
 }
 
 // --- batches and augmentation ---------------------------------------------------------------
