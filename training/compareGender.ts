@@ -3,7 +3,8 @@
  * the candidate without and with test-time flip, and the faces only one of the two gets right,
  * paired against the shipped net as served: z = (gained - lost) / sqrt(gained + lost) (McNemar).
  * We adopt a candidate only at z > 2. The nets may take different input sizes (each reads its
- * own feature cache; the faces and their order are the same in every cache).
+ * own feature cache; the faces and their order are the same in every cache). Then both as served
+ * per age band, where the nets differ most (children and over-60s are the hard bands).
  *   npx tsx training/compareGender.ts --candidate=.cache/runs/gender-hint [--shipped=models/gender]
  */
 import { resolve } from 'node:path';
@@ -11,7 +12,7 @@ import { initBackend } from '../lib/backend.js';
 import { loadGenderModel } from '../lib/models.js';
 import type { GenderModel } from '../lib/models.js';
 import { facesOf, inBatches, loadFeatures } from './features.js';
-import { pairedWins } from './metrics.js';
+import { AGE_BANDS, pairedWins } from './metrics.js';
 import { parseOverrides } from './overrides.js';
 
 const config = parseOverrides({ candidate: '', shipped: 'models/gender' }, process.argv.slice(2));
@@ -21,19 +22,27 @@ const shipped = await loadGenderModel({ modelDir: resolve(config.shipped) });
 const candidate = await loadGenderModel({ modelDir: resolve(config.candidate) });
 
 /** Per val face, whether the net's answer is right; plus the file order, to check caches line up. */
-async function rightOnVal(net: GenderModel): Promise<{ files: string[]; right: boolean[] }> {
+async function rightOnVal(net: GenderModel): Promise<{ files: string[]; ages: Float32Array; right: boolean[] }> {
   const val = await loadFeatures(net.manifest.spec, 'val');
   const right = inBatches(facesOf(val), (b) => net.probabilities(b)).map((p, i) => (p >= 0.5) === (val.females[i] === 1));
-  return { files: val.files, right };
+  return { files: val.files, ages: val.ages, right };
 }
 
 const acc = (right: boolean[]) => (100 * right.filter(Boolean).length / right.length).toFixed(2);
 const served = await rightOnVal(shipped);
 console.log(`compare-gender split=val n=${served.right.length} shipped=${config.shipped} flip=${Boolean(shipped.manifest.testTimeFlip)} acc=${acc(served.right)}%`);
+let flipped: boolean[] = [];
 for (const flip of [false, true]) {
   const mine = await rightOnVal(candidate.withTestTimeFlip(flip));
   if (mine.files.join() !== served.files.join()) throw new Error('the two feature caches hold different val faces');
   const { gained, lost, z } = pairedWins(served.right, mine.right);
   console.log(`compare-gender split=val candidate=${config.candidate} flip=${flip} acc=${acc(mine.right)}% ` +
     `gained=${gained} lost=${lost} z=${z.toFixed(2)}`);
+  if (flip) flipped = mine.right;
+}
+for (const band of AGE_BANDS) {
+  const ids = [...served.ages.keys()].filter((i) => served.ages[i] >= band.lo && served.ages[i] <= band.hi);
+  const { gained, lost, z } = pairedWins(ids.map((i) => served.right[i]), ids.map((i) => flipped[i]));
+  console.log(`compare-gender split=val band=${band.name} n=${ids.length} shipped=${acc(ids.map((i) => served.right[i]))}% ` +
+    `candidate_flip=${acc(ids.map((i) => flipped[i]))}% gained=${gained} lost=${lost} z=${z.toFixed(2)}`);
 }
