@@ -348,6 +348,16 @@ ${peerTable(m)}### Plots
   (22 faces differ, 11 each way, z = 0); of epochs 3-5 of both, 92.42% (z = 0); the best epochs
   alone 92.55% (z = 0.77) and 92.00% (z = -1.77). Gains now have to come from the net or its
   input, not from its schedule.
+- **Weighing the rare age bands up does not pay in a warm restart** (not shipped). The peer's lead
+  is at the ends of the age range (table above), where train has fewest faces per band; with
+  \`--balanceAges=p\` each face's loss weighs (train faces in its age band)^-p, mean 1. The control
+  run above (seed 1337) plus \`--balanceAges=0.5\` reached val 91.92, 92.09, 91.87, 92.30, 92.26%;
+  with \`--balanceAges=1\` (every band the same total weight) 91.71, 91.87, 91.54, 92.30, 92.30%
+  (the control: 92.00, 92.00, 91.71, 92.21, 92.00%). As served, with the flip, against the shipped
+  net's 92.42%: 92.38% (z = -0.23) and 92.21% (z = -0.93); p = 1 gains 0-12, 40-59 and 60+ by a face
+  or a few and loses 8 faces of 20-39 (\`training/compareGender.ts\` prints the bands). A warm
+  restart at this LR changes only ~20-70 val answers; whether weighting pays from the start of a
+  lineage is untested (2026-12-01).
 - **Serving crops** follow the training chips: BlazeFace keypoints give a crop with mean IoU
   0.918 against the chip (\`training/calibrateCrop.ts\`, fitted on val); a face is found in
   ${pct(s.detectOn.faceFoundRate, 2)} of test chips.
