@@ -246,7 +246,15 @@ ${peerTable(m)}### Plots
   90.18, 90.65, 90.99, 90.86, 91.32, **91.58**, 91.28, 91.49%, the shipped net's 91.83% within
   noise without the flip, but the flip does not help it (91.45%): 0.97 points under the shipped net
   as served (41 faces gained, 64 lost, z = -2.24), lost mostly on children (68.1% vs 71.7% on val)
-  and teenagers. The price of the 5 ms class, measured (2026-12-01).
+  and teenagers. A 5-epoch warm restart from it (\`--init=<it> --epochs=5 --lr=5e-4\`, same teacher)
+  reached 90.90, 90.86, 91.24, 91.41, 91.32%, and another 91.11, 91.24, 91.24, **91.54**, 91.54%:
+  with the flip 91.83%, 0.59 points under the shipped net as served (47 gained, 61 lost, z = -1.35).
+  An age net of the same width (\`npm run train -- --task=age --widths=16,32,64,96 --epochs=20\`,
+  then twice \`--init=<it> --epochs=8 --lr=5e-4\`) reached val MAE 6.31, then 6.12, then 6.05
+  (median, no flip; ~90 s an epoch); with the flip 5.79 against the shipped net's 5.24 (+0.55 years,
+  standard error 0.09). Both with the flip take 4.2-4.6 ms against 14.3-14.6 ms for the shipped
+  pair (BENCHMARKS.md, "The half-width pair"): under the 5 ms target, but the age net would miss
+  the 5.5-year one. The price of the 5 ms class, measured (2026-12-01).
 - **No batch norm.** On wasm, batch norm's gradient (mostly \`Tile\`) cost 40% of a step:
   46 vs 79 images/s for the same 64x64x3 net (\`tf.profile\` of one step). A stride-2 stem was
   the other big saving (58 -> 190 images/s for a 4-conv net), because full-resolution convs
