@@ -23,7 +23,7 @@ import { performance } from 'node:perf_hooks';
 import * as tf from '@tensorflow/tfjs';
 import { Jimp } from 'jimp';
 import { initBackend } from '../lib/backend.js';
-import { AGE_BANDS, quantile } from '../training/metrics.js';
+import { AGE_BANDS, ageBandIndex, quantile } from '../training/metrics.js';
 import type * as FaceApi from '@vladmandic/face-api/dist/face-api.node-wasm.js';
 import { faceapi, FACE_API_MODEL_DIR, FACE_API_VERSION, asInput, toRgbTensor } from './faceApi.js';
 
@@ -126,7 +126,7 @@ async function accuracy(rows: Row[]) {
     }
     const err = Math.abs(pred.age - row.age);
     const ok = pred.gender === row.gender ? 1 : 0;
-    const band = byBand[AGE_BANDS.findIndex((b) => row.age >= b.lo && row.age <= b.hi)];
+    const band = byBand[ageBandIndex(row.age)];
     for (const b of [all, byRace[row.race], band, ...(row.age <= AGE_CAP ? [le60] : [])]) {
       b.n += 1; b.correct += ok; b.absErr += err;
     }

@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import { initBackend } from '../lib/backend.js';
 import { loadAgeModel, summariseAgeDistribution } from '../lib/models.js';
 import { facesOf, inBatches, loadFeatures } from './features.js';
-import { AGE_BANDS, mean, stretchCovering, stretchNeeded } from './metrics.js';
+import { AGE_BANDS, ageBandIndex, mean, stretchCovering, stretchNeeded } from './metrics.js';
 import { parseOverrides } from './overrides.js';
 
 const config = parseOverrides({ models: 'models', level: 0.8, testTimeFlip: 'keep' }, process.argv.slice(2));
@@ -41,15 +41,14 @@ const faceRows = distributions.map((p, i) => {
 });
 type FaceRow = (typeof faceRows)[number];
 // Bands are whole years; a continuous estimate of 12.6 belongs to 0-12, as it would round down to 12.
-const bandOf = (years: number) => AGE_BANDS.findIndex((b) => years >= b.lo && years < b.hi + 1);
 const stretchFor = (rows: FaceRow[]) => stretchCovering(rows.map((r) => r.need), config.level);
 const fit = faceRows.filter((_, i) => i % 2 === 0);
 const held = faceRows.filter((_, i) => i % 2 === 1);
 const single = stretchFor(fit);
-const perBand = AGE_BANDS.map((_, b) => stretchFor(fit.filter((r) => bandOf(r.estimate) === b)));
-const rules: [string, (r: FaceRow) => number][] = [['single', () => single], ['per-predicted-band', (r) => perBand[bandOf(r.estimate)]]];
+const perBand = AGE_BANDS.map((_, b) => stretchFor(fit.filter((r) => ageBandIndex(r.estimate) === b)));
+const rules: [string, (r: FaceRow) => number][] = [['single', () => single], ['per-predicted-band', (r) => perBand[ageBandIndex(r.estimate)]]];
 for (const [name, stretchOf] of rules) {
   const covered = (rows: FaceRow[]) => rows.filter((r) => r.need <= stretchOf(r)).length / rows.length;
-  const byBand = AGE_BANDS.map((b, k) => `${b.name}=${(100 * covered(held.filter((r) => bandOf(r.truth) === k))).toFixed(1)}%`);
+  const byBand = AGE_BANDS.map((b, k) => `${b.name}=${(100 * covered(held.filter((r) => ageBandIndex(r.truth) === k))).toFixed(1)}%`);
   console.log(`age-interval split=val(odd) rule=${name} coverage=${(100 * covered(held)).toFixed(1)}% by_true_band ${byBand.join(' ')}`);
 }

@@ -12,7 +12,7 @@ import { initBackend } from '../lib/backend.js';
 import { loadGenderModel } from '../lib/models.js';
 import type { GenderModel } from '../lib/models.js';
 import { facesOf, inBatches, loadFeatures } from './features.js';
-import { AGE_BANDS, pairedWins } from './metrics.js';
+import { AGE_BANDS, ageBandIndex, pairedWins } from './metrics.js';
 import { parseOverrides } from './overrides.js';
 
 const config = parseOverrides({ candidate: '', shipped: 'models/gender' }, process.argv.slice(2));
@@ -41,7 +41,7 @@ for (const flip of [false, true]) {
   if (flip) flipped = mine.right;
 }
 for (const band of AGE_BANDS) {
-  const ids = [...served.ages.keys()].filter((i) => served.ages[i] >= band.lo && served.ages[i] <= band.hi);
+  const ids = [...served.ages.keys()].filter((i) => AGE_BANDS[ageBandIndex(served.ages[i])] === band);
   const { gained, lost, z } = pairedWins(ids.map((i) => served.right[i]), ids.map((i) => flipped[i]));
   console.log(`compare-gender split=val band=${band.name} n=${ids.length} shipped=${acc(ids.map((i) => served.right[i]))}% ` +
     `candidate_flip=${acc(ids.map((i) => flipped[i]))}% gained=${gained} lost=${lost} z=${z.toFixed(2)}`);

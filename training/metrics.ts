@@ -8,15 +8,19 @@ const AGE_BANDS = [
   { name: '60+', lo: 60, hi: 200 },
 ] as const;
 
+/** Index in AGE_BANDS of an age in years (a fractional age, e.g. an estimate, counts with its whole years). */
+function ageBandIndex(age: number): number {
+  return AGE_BANDS.findIndex((b) => age >= b.lo && age < b.hi + 1);
+}
+
 /**
  * Per-face loss weights that even out the age bands: (faces in the face's band)^-power, scaled
  * to mean 1 over the set. power 0: all 1; power 1: every band carries the same total weight.
  */
 function ageBandWeights(ages: ArrayLike<number>, power: number): Float32Array {
-  const bandOf = (age: number) => AGE_BANDS.findIndex((b) => age >= b.lo && age < b.hi + 1);
   const counts = AGE_BANDS.map(() => 0);
-  for (let i = 0; i < ages.length; i++) counts[bandOf(ages[i])]++;
-  const raw = Float32Array.from(ages, (age) => counts[bandOf(age)] ** -power);
+  for (let i = 0; i < ages.length; i++) counts[ageBandIndex(ages[i])]++;
+  const raw = Float32Array.from(ages, (age) => counts[ageBandIndex(age)] ** -power);
   const scale = ages.length / raw.reduce((s, w) => s + w, 0);
   return raw.map((w) => w * scale);
 }
@@ -128,5 +132,5 @@ function pick<T extends ArrayLike<number>>(xs: T, idx: number[]): number[] {
   return idx.map((i) => xs[i]);
 }
 
-export { AGE_BANDS, ageBandWeights, mean, quantile, stretchNeeded, stretchCovering, accuracy, pairedWins, rocAuc, reliability, expectedCalibrationError, ageStats, where, pick };
+export { AGE_BANDS, ageBandIndex, ageBandWeights, mean, quantile, stretchNeeded, stretchCovering, accuracy, pairedWins, rocAuc, reliability, expectedCalibrationError, ageStats, where, pick };
 export type { AgeStats };

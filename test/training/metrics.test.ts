@@ -3,7 +3,7 @@
  * give every age band the same total weight however unevenly train fills the bands.
  */
 import { describe, expect, it } from 'vitest';
-import { AGE_BANDS, ageBandWeights } from '../../training/metrics.js';
+import { AGE_BANDS, ageBandIndex, ageBandWeights } from '../../training/metrics.js';
 
 // 1 child, 2 teenagers, 6 adults of 20-39, none of 40-59, 3 over 60: uneven on purpose.
 const ages = Float32Array.from([5, 15, 19, 20, 25, 30, 35, 39, 22, 60, 75, 116]);
@@ -28,5 +28,11 @@ describe('ageBandWeights', () => {
     const w = ageBandWeights(ages, 0.5);
     expect(w[0] / w[3]).toBeCloseTo(Math.sqrt(6 / 1), 5); // the one child vs an adult of 20-39
     expect(w[1]).toBeCloseTo(w[2], 6); // same band, same weight
+  });
+});
+
+describe('ageBandIndex', () => {
+  it('puts whole and fractional ages in the band of their whole years', () => {
+    expect([0, 12, 12.9, 13, 19.5, 20, 39, 40, 59.99, 60, 116].map(ageBandIndex)).toEqual([0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4]);
   });
 });
