@@ -40,7 +40,6 @@ const faceRows = distributions.map((p, i) => {
   return { truth: val.ages[i], estimate: unit.value, need: stretchNeeded(unit, val.ages[i]) };
 });
 type FaceRow = (typeof faceRows)[number];
-// Bands are whole years; a continuous estimate of 12.6 belongs to 0-12, as it would round down to 12.
 const stretchFor = (rows: FaceRow[]) => stretchCovering(rows.map((r) => r.need), config.level);
 const fit = faceRows.filter((_, i) => i % 2 === 0);
 const held = faceRows.filter((_, i) => i % 2 === 1);

@@ -19,7 +19,7 @@ import { facesOf, loadFeaturePair } from './features.js';
 import type { FeatureSet } from './features.js';
 import { RACE_NAMES } from './data.js';
 import { parseOverrides } from './overrides.js';
-import { AGE_BANDS, accuracy, ageStats, expectedCalibrationError, pick, reliability, rocAuc, where } from './metrics.js';
+import { AGE_BANDS, accuracy, ageBandIndex, ageStats, expectedCalibrationError, pick, raceAccuracyGap, reliability, rocAuc, where } from './metrics.js';
 import { scatterSvg, calibrationSvg } from './plots.js';
 import { modelCard, readmeGlance } from './modelCard.js';
 import { updateReadmeSection } from './readmeSections.js';
@@ -74,7 +74,7 @@ const groups: Record<string, number[]> = {
   female: where(n, (i) => test.females[i] === 1),
   male: where(n, (i) => test.females[i] === 0),
   ...Object.fromEntries(RACE_NAMES.map((name, r) => [name, where(n, (i) => test.races[i] === r)])),
-  ...Object.fromEntries(AGE_BANDS.map((b) => [`age ${b.name}`, where(n, (i) => test.ages[i] >= b.lo && test.ages[i] <= b.hi)])),
+  ...Object.fromEntries(AGE_BANDS.map((b) => [`age ${b.name}`, where(n, (i) => AGE_BANDS[ageBandIndex(test.ages[i])] === b)])),
   'age <= 60': where(n, (i) => test.ages[i] <= 60),
 };
 const byGroup = Object.fromEntries(Object.entries(groups).map(([name, idx]) => [name, figures(idx)]));
@@ -82,7 +82,7 @@ const byGroup = Object.fromEntries(Object.entries(groups).map(([name, idx]) => [
 /** MAE per age band inside a subgroup (the card's band x gender / race table). */
 const bandMae = Object.fromEntries(['all', 'female', 'male', ...RACE_NAMES].map((g) => [g,
   Object.fromEntries(AGE_BANDS.map((b) => {
-    const idx = groups[g].filter((i) => test.ages[i] >= b.lo && test.ages[i] <= b.hi);
+    const idx = groups[g].filter((i) => AGE_BANDS[ageBandIndex(test.ages[i])] === b);
     return [b.name, idx.length ? { n: idx.length, mae: ageStats(pick(agePred, idx), pick(test.ages, idx)).mae } : { n: 0, mae: null }];
   }))]));
 
@@ -92,16 +92,10 @@ const bandMae = Object.fromEntries(['all', 'female', 'male', ...RACE_NAMES].map(
  * faces) and gender is hardest on children, so the second gap separates the two causes.
  */
 function genderRaceGap(keep: (i: number) => boolean) {
-  const races = RACE_NAMES.map((name, r) => {
+  return raceAccuracyGap(RACE_NAMES.map((name, r) => {
     const idx = where(n, (i) => test.races[i] === r && keep(i));
     return { name, n: idx.length, accuracy: accuracy(pick(pFemale, idx), pick(test.females, idx)) };
-  }).filter((g) => g.n >= 200);
-  const accs = races.map((g) => g.accuracy);
-  return {
-    groups: races.map((g) => g.name),
-    byRace: Object.fromEntries(races.map((g) => [g.name, { n: g.n, accuracy: g.accuracy }])),
-    gapPoints: 100 * (Math.max(...accs) - Math.min(...accs)),
-  };
+  }));
 }
 const raceGap = genderRaceGap(() => true);
 const raceGapAdults = genderRaceGap((i) => test.ages[i] >= 20);
@@ -226,13 +220,18 @@ const metrics = {
   machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version, backend: tf.getBackend() },
   evaluatedAt: new Date().toISOString(),
 };
-writeFileSync(join(modelDir, 'metrics.json'), JSON.stringify(metrics, (_, v) => (typeof v === 'number' ? Number(v.toFixed(5)) : v), 2));
+const metricsJson = JSON.stringify(metrics, (_, v) => (typeof v === 'number' ? Number(v.toFixed(5)) : v), 2);
+writeFileSync(join(modelDir, 'metrics.json'), metricsJson);
 writeFileSync(join(modelDir, 'age-scatter.svg'), scatterSvg(Array.from(test.ages), Array.from(agePred)));
 writeFileSync(join(modelDir, 'gender-calibration.svg'), calibrationSvg(metrics.genderReliability));
-writeFileSync(join(modelDir, 'README.md'), modelCard(metrics));
+// The card and the glance are rendered from the figures as written (rounded to 5 decimals), the
+// same input training/renderCard.ts reads: from the unrounded ones, a figure at a rounding edge
+// (male 92.45% here) printed differently depending on which of the two wrote the card.
+const written = JSON.parse(metricsJson) as typeof metrics;
+writeFileSync(join(modelDir, 'README.md'), modelCard(written));
 console.log(`wrote ${modelDir}/metrics.json, README.md and plots`);
 // The top-level README's summary table is only rewritten for the shipped models.
-if (modelDir === resolve('models')) updateReadmeSection('README.md', 'glance', readmeGlance(metrics));
+if (modelDir === resolve('models')) updateReadmeSection('README.md', 'glance', readmeGlance(written));
 console.log(`evaluate split=test n=${n} gender_acc=${(100 * metrics.test.gender.accuracy).toFixed(2)}% auc=${metrics.test.gender.auc.toFixed(4)} ` +
   `ece=${metrics.test.gender.ece.toFixed(4)} age_mae=${metrics.test.age.mae.toFixed(3)} age_mae_le60=${metrics.ageLe60.mae.toFixed(3)} ` +
   `coverage80=${(100 * metrics.test.age.coverage).toFixed(1)}%`);

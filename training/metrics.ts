@@ -13,6 +13,20 @@ function ageBandIndex(age: number): number {
   return AGE_BANDS.findIndex((b) => age >= b.lo && age < b.hi + 1);
 }
 
+/** Race groups smaller than this are left out of the gender-accuracy gap (issue 2: "200+ test images"). */
+const RACE_GAP_MIN_FACES = 200;
+
+/** Gender-accuracy gap (points) between the race groups with RACE_GAP_MIN_FACES or more faces. */
+function raceAccuracyGap(races: { name: string; n: number; accuracy: number }[]) {
+  const counted = races.filter((g) => g.n >= RACE_GAP_MIN_FACES);
+  const accs = counted.map((g) => g.accuracy);
+  return {
+    groups: counted.map((g) => g.name),
+    byRace: Object.fromEntries(counted.map((g) => [g.name, { n: g.n, accuracy: g.accuracy }])),
+    gapPoints: 100 * (Math.max(...accs) - Math.min(...accs)),
+  };
+}
+
 /**
  * Per-face loss weights that even out the age bands: (faces in the face's band)^-power, scaled
  * to mean 1 over the set. power 0: all 1; power 1: every band carries the same total weight.
@@ -132,5 +146,5 @@ function pick<T extends ArrayLike<number>>(xs: T, idx: number[]): number[] {
   return idx.map((i) => xs[i]);
 }
 
-export { AGE_BANDS, ageBandIndex, ageBandWeights, mean, quantile, stretchNeeded, stretchCovering, accuracy, pairedWins, rocAuc, reliability, expectedCalibrationError, ageStats, where, pick };
+export { AGE_BANDS, ageBandIndex, ageBandWeights, raceAccuracyGap, mean, quantile, stretchNeeded, stretchCovering, accuracy, pairedWins, rocAuc, reliability, expectedCalibrationError, ageStats, where, pick };
 export type { AgeStats };

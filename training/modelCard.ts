@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { sameSpec } from '../lib/preprocess.js';
 import type { InputSpec } from '../lib/preprocess.js';
 import { RACE_NAMES } from './data.js';
-import { AGE_BANDS } from './metrics.js';
+import { AGE_BANDS, raceAccuracyGap } from './metrics.js';
 import { verifyTables } from './verifyReport.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- the card reads a plain JSON object */
@@ -68,21 +68,18 @@ function bandTable(m: Figures): string {
 function peerTable(m: Figures): string {
   const p = m.peer;
   if (!p?.ageBand || !p?.race) return '';
-  const rows = [
-    ...RACE_NAMES.map((r) => ({ name: r, ours: m.byGroup[r], peer: p.race[r] })),
-    ...AGE_BANDS.map((b) => ({ name: `age ${b.name}`, ours: m.byGroup[`age ${b.name}`], peer: p.ageBand[b.name] })),
-  ];
-  const lines = rows.map(({ name, ours, peer }) => `| ${name} | ${ours.n} | ${pct(ours.gender.accuracy)} | ${pct(peer.genderAccuracy)} | ${yrs(ours.age.mae)} | ${yrs(peer.ageMae)} |`);
-  const leads = rows.filter((r) => r.name.startsWith('age '))
-    .map((r) => ({ name: r.name.slice(4), points: 100 * (r.peer.genderAccuracy - r.ours.gender.accuracy) }))
+  const raceRows = RACE_NAMES.map((r) => ({ name: r, ours: m.byGroup[r], peer: p.race[r] }));
+  const bandRows = AGE_BANDS.map((b) => ({ name: `age ${b.name}`, band: b.name, ours: m.byGroup[`age ${b.name}`], peer: p.ageBand[b.name] }));
+  const lines = [...raceRows, ...bandRows].map(({ name, ours, peer }) => `| ${name} | ${ours.n} | ${pct(ours.gender.accuracy)} | ${pct(peer.genderAccuracy)} | ${yrs(ours.age.mae)} | ${yrs(peer.ageMae)} |`);
+  const leads = bandRows.map((r) => ({ name: r.band, points: 100 * (r.peer.genderAccuracy - r.ours.gender.accuracy) }))
     .sort((x, y) => y.points - x.points);
-  const peerRaces = RACE_NAMES.filter((r) => p.race[r].n >= 200).map((r) => 100 * p.race[r].genderAccuracy);
+  const peerGap = raceAccuracyGap(raceRows.map((r) => ({ name: r.name, n: r.peer.n, accuracy: r.peer.genderAccuracy })));
   return `### Ours and the peer by group
 
 The peer row above, split as our own figures are (same test faces; the peer may have seen them in training).
 Its lead in gender accuracy is largest at ages ${leads[0].name} (${leads[0].points.toFixed(1)} points) and ${leads[1].name} (${leads[1].points.toFixed(1)})
 and smallest at ${leads[leads.length - 1].name} (${leads[leads.length - 1].points.toFixed(1)}); its own gender gap
-between race groups with 200+ test faces is ${(Math.max(...peerRaces) - Math.min(...peerRaces)).toFixed(1)} points.
+between race groups with 200+ test faces is ${yrs(peerGap.gapPoints, 1)} points.
 
 | group | n | gender acc, ours | gender acc, peer | age MAE, ours | age MAE, peer |
 |---|---:|---:|---:|---:|---:|

@@ -3,7 +3,7 @@
  * give every age band the same total weight however unevenly train fills the bands.
  */
 import { describe, expect, it } from 'vitest';
-import { AGE_BANDS, ageBandIndex, ageBandWeights } from '../../training/metrics.js';
+import { AGE_BANDS, ageBandIndex, ageBandWeights, raceAccuracyGap } from '../../training/metrics.js';
 
 // 1 child, 2 teenagers, 6 adults of 20-39, none of 40-59, 3 over 60: uneven on purpose.
 const ages = Float32Array.from([5, 15, 19, 20, 25, 30, 35, 39, 22, 60, 75, 116]);
@@ -34,5 +34,16 @@ describe('ageBandWeights', () => {
 describe('ageBandIndex', () => {
   it('puts whole and fractional ages in the band of their whole years', () => {
     expect([0, 12, 12.9, 13, 19.5, 20, 39, 40, 59.99, 60, 116].map(ageBandIndex)).toEqual([0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4]);
+  });
+});
+
+describe('raceAccuracyGap', () => {
+  it('spans the race groups of 200+ faces only, in points', () => {
+    const gap = raceAccuracyGap([
+      { name: 'A', n: 400, accuracy: 0.95 }, { name: 'B', n: 199, accuracy: 0.5 }, { name: 'C', n: 200, accuracy: 0.91 },
+    ]);
+    expect(gap.groups).toEqual(['A', 'C']);
+    expect(gap.gapPoints).toBeCloseTo(4, 6);
+    expect(gap.byRace).toEqual({ A: { n: 400, accuracy: 0.95 }, C: { n: 200, accuracy: 0.91 } });
   });
 });
