@@ -250,7 +250,7 @@ ${peerTable(m)}### Plots
   then twice \`--init=<it> --epochs=8 --lr=5e-4\`) reached val MAE 6.31, then 6.12, then 6.05
   (median, no flip; ~90 s an epoch); with the flip 5.79 against the shipped net's 5.24 (+0.55 years,
   standard error 0.09). Both with the flip take 4.2-4.6 ms against 14.3-14.6 ms for the shipped
-  pair (BENCHMARKS.md, "The half-width pair"): under the 5 ms target, but the age net would miss
+  pair on an AMD EPYC vCPU (BENCHMARKS.md, "The half-width pair"): under the 5 ms target, but the age net would miss
   the 5.5-year one. The price of the 5 ms class, measured (2026-12-01).
 - **No batch norm.** On wasm, batch norm's gradient (mostly \`Tile\`) cost 40% of a step:
   46 vs 79 images/s for the same 64x64x3 net (\`tf.profile\` of one step). A stride-2 stem was
