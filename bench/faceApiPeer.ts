@@ -246,17 +246,22 @@ async function main(): Promise<void> {
   const rows = readTestRows();
   await loadNets(true);
   const prev = existsSync(RESULT_PATH) ? JSON.parse(readFileSync(RESULT_PATH, 'utf8')) : {};
+  // Each part keeps the machine and time it was measured on: a part that did not run keeps its
+  // old figures, which may come from another machine (timings differ ~2x between our VM types).
+  const measured = {
+    runtime: { node: process.version, tfjs: tf.version.tfjs, backend: tf.getBackend(), wasmThreads: false,
+      cpu: cpus()[0]?.model, cores: cpus().length },
+    measuredAt: new Date().toISOString(),
+    command: `npx tsx bench/faceApiPeer.ts${part === 'all' ? '' : ` --part=${part}`}`,
+  };
   const result: Record<string, unknown> = {
     ...prev,
     package: { name: '@vladmandic/face-api', version: FACE_API_VERSION, build: 'dist/face-api.node-wasm.js', weights: relative(ROOT, FACE_API_MODEL_DIR) },
-    runtime: { node: process.version, tfjs: tf.version.tfjs, backend: tf.getBackend(), wasmThreads: false,
-      cpu: cpus()[0]?.model, cores: cpus().length },
-    command: `npx tsx bench/faceApiPeer.ts${part === 'all' ? '' : ` --part=${part}`}`,
   };
   if (part === 'all' || part === 'accuracy') {
     const t = performance.now();
     const acc = await accuracy(rows);
-    Object.assign(result, acc, {
+    Object.assign(result, acc, measured, {
       accuracyInput: 'whole 200x200 test chip as the face crop: jimp RGBA → int32 RGB tensor → predictAgeAndGender (face-api pads to square, resizeBilinear to 112, subtracts its RGB mean, /256); gender male if P(male) > 0.5; age is the raw regression output',
       split: 'test (utkface.csv split=test)',
     });
@@ -278,16 +283,15 @@ async function main(): Promise<void> {
       console.log(`bench=face-api-agegender backend=wasm n=${net.n} p50_ms=${net.p50_ms} p95_ms=${net.p95_ms}`);
       const e2e = await speedE2e();
       for (const e of e2e) console.log(`bench=face-api-e2e size=${e.size} n=${e.n} p50_ms=${e.p50_ms} p95_ms=${e.p95_ms} faces=${e.facesPerRun}`);
-      Object.assign(speed, { ageGenderNet: net, e2e, loadavg1m: { before: load0, after: loadavg()[0] } });
+      Object.assign(speed, measured, { ageGenderNet: net, e2e, loadavg1m: { before: load0, after: loadavg()[0] } });
     }
     if (part !== 'speed') {
       const cold = await coldStart();
       console.log(`bench=face-api-cold file=${cold.file} n=${cold.runs.length} wall_ms=${cold.runs.map((r) => r.wall_ms).join(',')} median_ms=${cold.median_wall_ms}`);
-      speed.coldStart = cold;
+      speed.coldStart = { ...cold, ...measured };
     }
     result.speed = speed;
   }
-  result.measuredAt = new Date().toISOString();
   mkdirSync(dirname(RESULT_PATH), { recursive: true });
   writeFileSync(RESULT_PATH, `${JSON.stringify(result, null, 2)}\n`);
   console.log(`wrote ${relative(ROOT, RESULT_PATH)}`);
