@@ -10,7 +10,8 @@ import { resolve } from 'node:path';
 import { initBackend } from '../lib/backend.js';
 import { loadAgeModel } from '../lib/models.js';
 import type { AgeModel } from '../lib/models.js';
-import { facesOf, inBatches, loadFeatures } from './features.js';
+import { assertSameFaces, valOutputs } from './features.js';
+import type { FeatureSet } from './features.js';
 import { mean } from './metrics.js';
 import { parseOverrides } from './overrides.js';
 
@@ -20,18 +21,17 @@ await initBackend();
 const shipped = await loadAgeModel({ modelDir: resolve(config.shipped) });
 const candidate = await loadAgeModel({ modelDir: resolve(config.candidate) });
 
-/** Per val face, the served estimate's absolute error; plus the file order, to check caches line up. */
-async function errorsOn(net: AgeModel): Promise<{ files: string[]; errors: number[] }> {
-  const val = await loadFeatures(net.manifest.spec, 'val');
-  const errors = inBatches(facesOf(val), (b) => net.predict(b, 0.8)).map((a, i) => Math.abs(a.value - val.ages[i]));
-  return { files: val.files, errors };
+/** Per val face, the served estimate's absolute error. */
+async function errorsOn(net: AgeModel): Promise<{ val: FeatureSet; errors: number[] }> {
+  const { val, outputs } = await valOutputs(net.manifest.spec, (b) => net.predict(b, 0.8));
+  return { val, errors: outputs.map((a, i) => Math.abs(a.value - val.ages[i])) };
 }
 
-const { files, errors: served } = await errorsOn(shipped);
+const { val: servedVal, errors: served } = await errorsOn(shipped);
 console.log(`compare-age split=val n=${served.length} shipped=${config.shipped} flip=${Boolean(shipped.manifest.testTimeFlip)} mae=${mean(served).toFixed(3)}`);
 for (const flip of [false, true]) {
   const mine = await errorsOn(candidate.withTestTimeFlip(flip));
-  if (mine.files.join() !== files.join()) throw new Error('the two feature caches hold different val faces');
+  assertSameFaces(servedVal, mine.val);
   const errors = mine.errors;
   const diffs = errors.map((e, i) => e - served[i]);
   const d = mean(diffs);

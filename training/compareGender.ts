@@ -11,7 +11,8 @@ import { resolve } from 'node:path';
 import { initBackend } from '../lib/backend.js';
 import { loadGenderModel } from '../lib/models.js';
 import type { GenderModel } from '../lib/models.js';
-import { facesOf, inBatches, loadFeatures } from './features.js';
+import { assertSameFaces, valOutputs } from './features.js';
+import type { FeatureSet } from './features.js';
 import { AGE_BANDS, ageBandIndex, pairedWins } from './metrics.js';
 import { parseOverrides } from './overrides.js';
 
@@ -21,11 +22,10 @@ await initBackend();
 const shipped = await loadGenderModel({ modelDir: resolve(config.shipped) });
 const candidate = await loadGenderModel({ modelDir: resolve(config.candidate) });
 
-/** Per val face, whether the net's answer is right; plus the file order, to check caches line up. */
-async function rightOnVal(net: GenderModel): Promise<{ files: string[]; ages: Float32Array; right: boolean[] }> {
-  const val = await loadFeatures(net.manifest.spec, 'val');
-  const right = inBatches(facesOf(val), (b) => net.probabilities(b)).map((p, i) => (p >= 0.5) === (val.females[i] === 1));
-  return { files: val.files, ages: val.ages, right };
+/** Per val face, whether the net's answer is right. */
+async function rightOnVal(net: GenderModel): Promise<{ val: FeatureSet; right: boolean[] }> {
+  const { val, outputs } = await valOutputs(net.manifest.spec, (b) => net.probabilities(b));
+  return { val, right: outputs.map((p, i) => (p >= 0.5) === (val.females[i] === 1)) };
 }
 
 const acc = (right: boolean[]) => (100 * right.filter(Boolean).length / right.length).toFixed(2);
@@ -34,14 +34,14 @@ console.log(`compare-gender split=val n=${served.right.length} shipped=${config.
 let flipped: boolean[] = [];
 for (const flip of [false, true]) {
   const mine = await rightOnVal(candidate.withTestTimeFlip(flip));
-  if (mine.files.join() !== served.files.join()) throw new Error('the two feature caches hold different val faces');
+  assertSameFaces(served.val, mine.val);
   const { gained, lost, z } = pairedWins(served.right, mine.right);
   console.log(`compare-gender split=val candidate=${config.candidate} flip=${flip} acc=${acc(mine.right)}% ` +
     `gained=${gained} lost=${lost} z=${z.toFixed(2)}`);
   if (flip) flipped = mine.right;
 }
 for (const band of AGE_BANDS) {
-  const ids = [...served.ages.keys()].filter((i) => AGE_BANDS[ageBandIndex(served.ages[i])] === band);
+  const ids = [...served.val.ages.keys()].filter((i) => AGE_BANDS[ageBandIndex(served.val.ages[i])] === band);
   const { gained, lost, z } = pairedWins(ids.map((i) => served.right[i]), ids.map((i) => flipped[i]));
   console.log(`compare-gender split=val band=${band.name} n=${ids.length} shipped=${acc(ids.map((i) => served.right[i]))}% ` +
     `candidate_flip=${acc(ids.map((i) => flipped[i]))}% gained=${gained} lost=${lost} z=${z.toFixed(2)}`);

@@ -106,6 +106,20 @@ function inBatches<T>(faces: Uint8Array[], predict: (batch: Uint8Array[]) => Arr
   return out;
 }
 
+/**
+ * A served net's per-face outputs on every `val` face of its own feature cache, with that cache
+ * (labels and face order). Nets compared face by face may read different caches (input sizes):
+ * `assertSameFaces` checks that the caches line up before their outputs are paired.
+ */
+async function valOutputs<T>(spec: InputSpec, predict: (batch: Uint8Array[]) => ArrayLike<T>): Promise<{ val: FeatureSet; outputs: T[] }> {
+  const val = await loadFeatures(spec, 'val');
+  return { val, outputs: inBatches(facesOf(val), predict) };
+}
+
+function assertSameFaces(a: FeatureSet, b: FeatureSet): void {
+  if (a.files.join() !== b.files.join()) throw new Error(`the ${a.spec.size}x${a.spec.size} and ${b.spec.size}x${b.spec.size} feature caches hold different ${a.files.length}/${b.files.length} faces or order`);
+}
+
 /** Extracts every split whose cache is missing or stale (made by other preprocessing). */
 async function extract(spec: InputSpec, data: string, root = FEATURE_DIR): Promise<void> {
   const dir = specDir(spec, root);
@@ -158,5 +172,5 @@ if (import.meta.url === pathToFileURL(process.argv[1]).href) {
   await extract(spec, data);
 }
 
-export { loadFeatures, loadFeaturePair, facesOf, inBatches, extract, specDir, featureOptions };
+export { loadFeatures, loadFeaturePair, facesOf, inBatches, valOutputs, assertSameFaces, extract, specDir, featureOptions };
 export type { FeatureSet };
