@@ -29,6 +29,22 @@ function convBlock(x: tf.SymbolicTensor, filters: number, name: string, l2: numb
   }).apply(x) as tf.SymbolicTensor;
 }
 
+/**
+ * Depthwise-separable conv3x3 (+ bias + ReLU): a 3x3 filter per channel, then a 1x1 conv mixing
+ * channels. Between 1/8 and 1/9 of a full conv's multiply-adds at our widths, the building block
+ * of MobileNet-class nets, for the 5 ms inference target; training it needs the depthwise
+ * gradient kernels of wasmKernels.ts.
+ */
+function separableBlock(x: tf.SymbolicTensor, filters: number, name: string, l2: number, seed: number): tf.SymbolicTensor {
+  return tf.layers.separableConv2d({
+    filters, kernelSize: 3, padding: 'same', depthMultiplier: 1, useBias: true, activation: 'relu', name: `${name}_sepconv`,
+    depthwiseInitializer: tf.initializers.heNormal({ seed }), pointwiseInitializer: tf.initializers.heNormal({ seed: seed + 5000 }),
+    pointwiseRegularizer: l2 ? tf.regularizers.l2({ l2 }) : undefined,
+  }).apply(x) as tf.SymbolicTensor;
+}
+
+type ConvKind = 'full' | 'separable';
+
 function headFor(head: Head, x: tf.SymbolicTensor, seed: number): tf.SymbolicTensor {
   const kernelInitializer = tf.initializers.glorotUniform({ seed: seed + 999 });
   return head === 'gender'
@@ -39,15 +55,17 @@ function headFor(head: Head, x: tf.SymbolicTensor, seed: number): tf.SymbolicTen
 /**
  * Our model: VGG-style blocks (widths `widths`, `convsPerBlock` 3x3 convs each, 2x2 max pool
  * between), global average pooling, dropout, then a sigmoid (gender) or a softmax over ages
- * 0..116 (age, label-distribution learning).
+ * 0..116 (age, label-distribution learning). With `conv` 'separable' every conv after the stem
+ * is depthwise-separable.
  */
-function buildNet(head: Head, spec: InputSpec, widths: number[], convsPerBlock: number, dropout: number, l2: number, seed: number): tf.LayersModel {
+function buildNet(head: Head, spec: InputSpec, widths: number[], convsPerBlock: number, dropout: number, l2: number, seed: number, conv: ConvKind = 'full'): tf.LayersModel {
+  const block = conv === 'full' ? convBlock : separableBlock;
   const input = tf.input({ shape: [spec.size, spec.size, spec.channels], name: 'pixels' });
   let x = tf.layers.rescaling({ scale: PIXEL_SCALE, offset: 0, name: 'rescale' }).apply(input) as tf.SymbolicTensor;
   // A stride-2 stem halves the resolution first: full-resolution convs cost most in backprop.
   x = convBlock(x, widths[0], 'stem', l2, seed, 2);
   widths.forEach((w, b) => {
-    for (let c = b === 0 ? 1 : 0; c < convsPerBlock; c++) x = convBlock(x, w, `b${b}c${c}`, l2, seed + 10 * b + c);
+    for (let c = b === 0 ? 1 : 0; c < convsPerBlock; c++) x = block(x, w, `b${b}c${c}`, l2, seed + 10 * b + c);
     if (b < widths.length - 1) x = tf.layers.maxPooling2d({ poolSize: 2, name: `b${b}_pool` }).apply(x) as tf.SymbolicTensor;
   });
   x = tf.layers.globalAveragePooling2d({ name: 'gap' }).apply(x) as tf.SymbolicTensor;
@@ -153,7 +171,7 @@ function meanWeights(weightSets: tf.Tensor[][]): tf.Tensor[] {
 
 /** The trunk's weighted layers are its convs (buildNet names them `<block>_conv`). */
 function isTrunkLayer(name: string): boolean {
-  return name.endsWith('_conv');
+  return name.endsWith('_conv') || name.endsWith('_sepconv');
 }
 
 export { buildNet, buildBaseline, withAuxAgeHead, withAuxEmbeddingHead, withSeparateRelu, copyMatchingLayers, meanWeights, isTrunkLayer, MAX_AGE, AGE_BINS };

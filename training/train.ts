@@ -38,6 +38,7 @@ const defaults = {
   channels: 3, // 1 grayscale, 3 RGB
   widths: '32,64,128,192', // channels per conv block; the first block starts with a stride-2 stem
   convsPerBlock: 2, // 3x3 convs per block
+  conv: 'full', // or 'separable': every conv after the stem depthwise-separable (~1/8 of the multiply-adds)
   dropout: 0.3, // before the head
   l2: 0, // L2 on conv kernels
   epochs: 20, // full passes over train (the shipped models: 20)
@@ -67,6 +68,8 @@ type Config = typeof defaults;
 const config: Config = parseOverrides(defaults, process.argv.slice(2));
 if (config.task !== 'gender' && config.task !== 'age') throw new Error('--task must be gender or age');
 if (config.arch !== 'ours' && config.arch !== 'baseline') throw new Error('--arch must be ours or baseline');
+if (!['full', 'separable'].includes(config.conv)) throw new Error(`--conv=${config.conv}: full or separable`);
+if (config.conv !== 'full' && config.arch !== 'ours') throw new Error('--conv is for our net');
 if (config.teacher && config.arch !== 'ours') throw new Error('--teacher distils into our net only');
 if (!(config.distill >= 0 && config.distill <= 1)) throw new Error('--distill must be in [0, 1]');
 if (config.teacherFlip && !config.teacher) throw new Error('--teacherFlip needs --teacher');
@@ -139,7 +142,7 @@ const faceWeights = config.balanceAges ? ageBandWeights(train.ages, config.balan
 
 const widths = config.widths.split(',').map(Number);
 const model = config.arch === 'ours'
-  ? buildNet(task, spec, widths, config.convsPerBlock, config.dropout, config.l2, config.seed)
+  ? buildNet(task, spec, widths, config.convsPerBlock, config.dropout, config.l2, config.seed, config.conv as 'full' | 'separable')
   : buildBaseline(task, spec, config.seed);
 // What the optimiser trains: the served net, or that net plus an auxiliary head on its features
 // (--auxAge: ages; --auxEmbedding: the face-recognition descriptor, standardised over train).

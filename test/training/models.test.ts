@@ -109,3 +109,42 @@ describe('buildNet conv blocks', () => {
     expect(inputGradients).not.toContainEqual([2, 32, 32, 3]);
   });
 });
+
+describe('separable net (--conv=separable)', () => {
+  /** Gradient of a fixed loss (a random weighting of the outputs) w.r.t. every trainable weight, on the current backend. */
+  function weightGradients(net: tf.LayersModel, x: tf.Tensor4D, mix: tf.Tensor): number[][] {
+    return tf.tidy(() => {
+      const { grads } = tf.variableGrads(() => tf.sum(tf.mul(net.apply(x, { training: false }) as tf.Tensor, mix)) as tf.Scalar,
+        net.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val));
+      return Object.values(grads).map((g) => Array.from(g.dataSync()));
+    });
+  }
+
+  it('makes every conv after the stem depthwise-separable, and they count as trunk layers', () => {
+    const net = buildNet('gender', spec, widths, 2, 0.3, 0, 1, 'separable');
+    expect(net.layers.filter((l) => l.getClassName() === 'SeparableConv2D').map((l) => l.name))
+      .toEqual(['b0c1_sepconv', 'b1c0_sepconv', 'b1c1_sepconv']);
+    const other = buildNet('gender', spec, widths, 2, 0.3, 0, 2, 'separable');
+    expect(copyMatchingLayers(other, net, true)).toEqual(['stem_conv', 'b0c1_sepconv', 'b1c0_sepconv', 'b1c1_sepconv']);
+  });
+
+  it('trains on wasm with the gradients of the cpu backend (our depthwise and 1x1 kernels)', async () => {
+    const net = buildNet('age', spec, widths, 2, 0.3, 0, 3, 'separable');
+    const x = tf.randomUniform([3, spec.size, spec.size, 3], 0, 255, 'float32', 7) as tf.Tensor4D;
+    const mix = tf.randomNormal([3, 117], 0, 1, 'float32', 8); // softmax outputs sum to 1: an unweighted sum has no gradient
+    const onWasm = weightGradients(net, x, mix);
+    await tf.setBackend('cpu');
+    try {
+      const onCpu = weightGradients(net, x, mix);
+      expect(onWasm.length).toBe(net.trainableWeights.length);
+      onWasm.forEach((g, k) => {
+        const scale = Math.max(...onCpu[k].map(Math.abs), 1e-12);
+        const diff = Math.max(...g.map((v, j) => Math.abs(v - onCpu[k][j])));
+        expect(diff / scale).toBeLessThan(1e-3);
+      });
+    } finally {
+      await tf.setBackend('wasm');
+    }
+    tf.dispose([x, mix]);
+  });
+});
