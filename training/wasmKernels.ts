@@ -107,13 +107,13 @@ const conv2DBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => {
   return out;
 };
 
-/** dx = full correlation of the zero-upsampled dy with the 180-degree-rotated, transposed filter. */
-const conv2DBackpropInput: KernelFunc = ({ inputs, backend, attrs }) => {
-  const b = backend as unknown as Backend;
-  const { dy, filter } = inputs as { dy: TensorInfo; filter: TensorInfo };
-  const a = attrs as unknown as Conv2DGradAttrs;
-  const inputShape = a.inputShape as number[];
-  const info = convInfoFor(inputShape, filter.shape, a);
+/**
+ * The input gradient of a conv as a forward conv (`kernelName`: Conv2D or DepthwiseConv2dNative):
+ * the full correlation of the zero-upsampled dy with the filter rotated 180 degrees (`filter`
+ * arrives rotated, and for a full conv with its in/out axes swapped).
+ */
+function inputGradientByForwardConv(b: Backend, kernelName: string, dy: TensorInfo, filter: TensorInfo, inputShape: number[],
+  info: { strideHeight: number; strideWidth: number; padInfo: { top: number; left: number } }): TensorInfo {
   const [kh, kw] = filter.shape;
   const [, h, w] = inputShape;
   const up = upsampleWithZeros(b, dy, info.strideHeight, info.strideWidth);
@@ -121,14 +121,24 @@ const conv2DBackpropInput: KernelFunc = ({ inputs, backend, attrs }) => {
   const padLeft = kw - 1 - info.padInfo.left;
   const padBottom = h + kh - 1 - up.shape[1] - padTop;
   const padRight = w + kw - 1 - up.shape[2] - padLeft;
-  const rotated = run('Reverse', b, { x: filter }, { dims: [0, 1] });
-  const swapped = run('Transpose', b, { x: rotated }, { perm: [0, 1, 3, 2] });
-  const out = run('Conv2D', b, { x: up, filter: swapped }, {
+  const out = run(kernelName, b, { x: up, filter }, {
     strides: [1, 1], dilations: [1, 1],
     pad: [[0, 0], [padTop, padBottom], [padLeft, padRight], [0, 0]], dataFormat: 'NHWC',
   });
-  free(b, rotated, swapped);
   if (up !== dy) free(b, up);
+  return out;
+}
+
+/** dx = full correlation of the zero-upsampled dy with the 180-degree-rotated, transposed filter. */
+const conv2DBackpropInput: KernelFunc = ({ inputs, backend, attrs }) => {
+  const b = backend as unknown as Backend;
+  const { dy, filter } = inputs as { dy: TensorInfo; filter: TensorInfo };
+  const a = attrs as unknown as Conv2DGradAttrs;
+  const inputShape = a.inputShape as number[];
+  const rotated = run('Reverse', b, { x: filter }, { dims: [0, 1] });
+  const swapped = run('Transpose', b, { x: rotated }, { perm: [0, 1, 3, 2] });
+  const out = inputGradientByForwardConv(b, 'Conv2D', dy, swapped, inputShape, convInfoFor(inputShape, filter.shape, a));
+  free(b, rotated, swapped);
   return out;
 };
 
@@ -189,7 +199,7 @@ const depthwiseConv2dNativeBackpropFilter: KernelFunc = ({ inputs, backend, attr
 /**
  * dx = depthwise correlation of the zero-upsampled, padded dy with the 180-degree-rotated filter:
  * the forward depthwise kernel (XNNPACK), as conv2DBackpropInput does for full convs. That needs
- * one output channel per input channel; a channel multiplier m > 1 first sums dy*W over q in a loop.
+ * one output channel per input channel; a channel multiplier m > 1 (not in our nets) takes a loop.
  */
 const depthwiseConv2dNativeBackpropInput: KernelFunc = ({ inputs, backend, attrs }) => {
   const b = backend as unknown as HeapBackend;
@@ -198,20 +208,9 @@ const depthwiseConv2dNativeBackpropInput: KernelFunc = ({ inputs, backend, attrs
   const inputShape = a.inputShape as number[];
   const info = depthwiseInfo(inputShape, filter.shape, a);
   if (filter.shape[3] !== 1) return depthwiseInputGradLoop(b, dy, filter, inputShape, info);
-  const [kh, kw] = filter.shape;
-  const [, h, w] = inputShape;
-  const up = upsampleWithZeros(b, dy, info.strideHeight, info.strideWidth);
-  const padTop = kh - 1 - info.padInfo.top;
-  const padLeft = kw - 1 - info.padInfo.left;
-  const padBottom = h + kh - 1 - up.shape[1] - padTop;
-  const padRight = w + kw - 1 - up.shape[2] - padLeft;
   const rotated = run('Reverse', b, { x: filter }, { dims: [0, 1] });
-  const out = run('DepthwiseConv2dNative', b, { x: up, filter: rotated }, {
-    strides: [1, 1], dilations: [1, 1],
-    pad: [[0, 0], [padTop, padBottom], [padLeft, padRight], [0, 0]], dataFormat: 'NHWC',
-  });
+  const out = inputGradientByForwardConv(b, 'DepthwiseConv2dNative', dy, rotated, inputShape, info);
   free(b, rotated);
-  if (up !== dy) free(b, up);
   return out;
 };
 
