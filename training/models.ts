@@ -36,11 +36,23 @@ function convBlock(x: tf.SymbolicTensor, filters: number, name: string, l2: numb
  * gradient kernels of wasmKernels.ts.
  */
 function separableBlock(x: tf.SymbolicTensor, filters: number, name: string, l2: number, seed: number): tf.SymbolicTensor {
-  return tf.layers.separableConv2d({
+  // Each channel's 3x3 filter keeps its input's scale (variance 1/9 per tap) and the pointwise
+  // conv is He-initialised (variance 2/channels, for the ReLU). Both are set after the layer is
+  // built: tfjs 4.22's SeparableConv2D initialises its pointwise kernel with the *depthwise*
+  // initializer (convolutional.js), and a He init of the depthwise kernel counts 9 x channels as
+  // its fan-in: the signal vanished (a gender net stayed at loss ln 2) or exploded.
+  const channels = x.shape[3] as number;
+  const layer = tf.layers.separableConv2d({
     filters, kernelSize: 3, padding: 'same', depthMultiplier: 1, useBias: true, activation: 'relu', name: `${name}_sepconv`,
-    depthwiseInitializer: tf.initializers.heNormal({ seed }), pointwiseInitializer: tf.initializers.heNormal({ seed: seed + 5000 }),
     pointwiseRegularizer: l2 ? tf.regularizers.l2({ l2 }) : undefined,
-  }).apply(x) as tf.SymbolicTensor;
+  });
+  const out = layer.apply(x) as tf.SymbolicTensor;
+  layer.setWeights(tf.tidy(() => [
+    tf.randomNormal([3, 3, channels, 1], 0, Math.sqrt(1 / 9), 'float32', seed),
+    tf.randomNormal([1, 1, channels, filters], 0, Math.sqrt(2 / channels), 'float32', seed + 5000),
+    tf.zeros([filters]),
+  ]));
+  return out;
 }
 
 type ConvKind = 'full' | 'separable';

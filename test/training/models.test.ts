@@ -128,6 +128,18 @@ describe('separable net (--conv=separable)', () => {
     expect(copyMatchingLayers(other, net, true)).toEqual(['stem_conv', 'b0c1_sepconv', 'b1c0_sepconv', 'b1c1_sepconv']);
   });
 
+  it('starts with the signal scale of the full net (tfjs\'s own separable init vanishes or explodes)', () => {
+    const pooledRms = (conv: 'full' | 'separable') => tf.tidy(() => {
+      const net = buildNet('gender', { size: 64, channels: 3 }, [32, 64, 128, 192], 2, 0.3, 0, 1337, conv);
+      const pooled = tf.model({ inputs: net.inputs, outputs: net.getLayer('gap').output as tf.SymbolicTensor });
+      const features = pooled.predict(tf.randomUniform([4, 64, 64, 3], 0, 255, 'float32', 5)) as tf.Tensor;
+      return Math.sqrt(tf.mean(tf.square(features)).dataSync()[0]);
+    });
+    const ratio = pooledRms('separable') / pooledRms('full');
+    expect(ratio).toBeGreaterThan(1 / 3);
+    expect(ratio).toBeLessThan(3);
+  });
+
   it('trains on wasm with the gradients of the cpu backend (our depthwise and 1x1 kernels)', async () => {
     const net = buildNet('age', spec, widths, 2, 0.3, 0, 3, 'separable');
     const x = tf.randomUniform([3, spec.size, spec.size, 3], 0, 255, 'float32', 7) as tf.Tensor4D;
