@@ -20,26 +20,30 @@ const CANDIDATES = [
   { name: 'one-conv-per-block', size: 64, widths: [32, 64, 128, 192], convs: 1 },
   { name: 'input-56', size: 56, widths: [32, 64, 128, 192], convs: 2 },
   { name: 'input-48', size: 48, widths: [32, 64, 128, 192], convs: 2 },
+  { name: 'separable', size: 64, widths: [32, 64, 128, 192], convs: 2, conv: 'separable' as const },
+  { name: 'separable-wide', size: 64, widths: [64, 128, 256, 384], convs: 2, conv: 'separable' as const },
 ];
 
 await initBackend();
 registerFastConvGradients();
 
-/** Multiply-accumulates of the 3x3 convolutions for one image. */
+/** Multiply-accumulates of the convolutions for one image (a separable one: its 3x3 per channel plus its 1x1). */
 function convMacs(model: tf.LayersModel): number {
   let macs = 0;
   for (const layer of model.layers) {
-    if (layer.getClassName() !== 'Conv2D') continue;
+    const kind = layer.getClassName();
+    if (kind !== 'Conv2D' && kind !== 'SeparableConv2D') continue;
     const [, h, w, cOut] = layer.outputShape as number[];
     const [kh, kw, cIn] = layer.getWeights()[0].shape;
-    macs += h * w * kh * kw * cIn * cOut;
+    macs += kind === 'Conv2D' ? h * w * kh * kw * cIn * cOut : h * w * (kh * kw * cIn + cIn * cOut);
   }
   return macs;
 }
 
 for (const c of CANDIDATES) {
   const spec = { size: c.size, channels: 3 as const };
-  const nets = [buildNet('age', spec, c.widths, c.convs, 0.3, 0, 1), buildNet('gender', spec, c.widths, c.convs, 0.3, 0, 2)];
+  const conv = 'conv' in c ? c.conv : 'full';
+  const nets = [buildNet('age', spec, c.widths, c.convs, 0.3, 0, 1, conv), buildNet('gender', spec, c.widths, c.convs, 0.3, 0, 2, conv)];
   const face = tf.randomUniform([1, c.size, c.size, 3], 0, 255);
   const times: number[] = [];
   for (let i = 0; i < config.warmup + config.runs; i++) {
@@ -58,7 +62,7 @@ for (const c of CANDIDATES) {
   for (let s = 0; s < config.trainSteps; s++) step();
   const trainImgPerS = (config.trainSteps * config.batch) / ((performance.now() - t0) / 1000);
 
-  console.log(`bench=arch name=${c.name} input=${c.size}x${c.size}x3 widths=${c.widths.join(',')} convs_per_block=${c.convs} ` +
+  console.log(`bench=arch name=${c.name} input=${c.size}x${c.size}x3 widths=${c.widths.join(',')} convs_per_block=${c.convs} conv=${conv} ` +
     `params=${net.countParams()} conv_mmacs=${(convMacs(net) / 1e6).toFixed(1)} both_models_p50_ms=${quantile(times, 0.5).toFixed(2)} ` +
     `train_img_s=${trainImgPerS.toFixed(1)}`);
   [face, x, y, ...nets].forEach((t) => t.dispose());

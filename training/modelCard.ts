@@ -251,7 +251,20 @@ ${peerTable(m)}### Plots
   (median, no flip; ~90 s an epoch); with the flip 5.79 against the shipped net's 5.24 (+0.55 years,
   standard error 0.09). Both with the flip take 4.2-4.6 ms against 14.3-14.6 ms for the shipped
   pair on an AMD EPYC vCPU (BENCHMARKS.md, "The half-width pair"): under the 5 ms target, but the age net would miss
-  the 5.5-year one. The price of the 5 ms class, measured (2026-12-01).
+  the 5.5-year one. The price of the 5 ms class, measured (2026-12-01). A third warm restart of
+  that age net reached 6.00 (5.72 with the flip); a fourth that also learns from the shipped age
+  net's flip-averaged output (\`--init=<it> --teacher=models/age --teacherFlip=1 --distill=0.5
+  --epochs=8 --lr=5e-4\`) 6.21, 6.11, 6.02, 6.27, 5.90, 5.93, 5.89, **5.88**, with the flip **5.62**:
+  +0.38 years against the shipped net (standard error 0.08): distillation about doubled what a
+  restart gains, still ~0.25 years short of what the 5.5-year target needs on test.
+- **Depthwise-separable convs do not pay on wasm** (not shipped). \`npm run train -- --conv=separable\`
+  makes every conv after the stem a 3x3 depthwise plus a 1x1 conv (wasm has no depthwise gradient
+  kernels; \`training/wasmKernels.ts\` adds them, tested against tfjs's reference kernels). In the
+  4-epoch gender schedule above (64x64, seed 1337) it reached val 78.80, 85.06, **86.42**, 86.33%, the
+  level of the half-width full-conv net (86.84%), with 55% of its multiply-adds but only 9-20% less
+  inference time (both models, both flips: 3.5 vs 4.4-4.5 ms; twice as wide, 9.1-9.8 ms; shipped
+  14.8-15.0 ms; BENCHMARKS.md). tfjs 4.22's SeparableConv2D initialises its 1x1 kernel with the
+  depthwise initializer (a first run stayed at loss ln 2), so \`training/models.ts\` sets both.
 - **No batch norm.** On wasm, batch norm's gradient (mostly \`Tile\`) cost 40% of a step:
   46 vs 79 images/s for the same 64x64x3 net (\`tf.profile\` of one step). A stride-2 stem was
   the other big saving (58 -> 190 images/s for a 4-conv net), because full-resolution convs
