@@ -7,9 +7,13 @@
  *     but only meaningful for nets of one architecture that share an ancestor (warm restarts).
  * `--testTimeFlip=1` scores every net (and soup) with test-time flip, 0 (default) without: one
  * setting for all, whatever their manifests say, so flipped and plain nets are never compared.
+ * `--teacherFile=<table>` (gender, outputs): one more member, the precomputed P(female) per val face
+ * of training/embeddingTeacher.ts, to ask what serving that (slow) teacher beside our net would buy.
  *   npx tsx training/ensembleVal.ts --task=gender --models=.cache/runs/gender-ft8,.cache/runs/gender-fromage
  *   npx tsx training/ensembleVal.ts --task=age --combine=weights --models=.cache/runs/age-ft8c,.cache/runs/age-ft8d
+ *   npx tsx training/ensembleVal.ts --task=gender --testTimeFlip=1 --models=models/gender --teacherFile=.cache/teachers/gender-dlib.json
  */
+import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { basename, resolve } from 'node:path';
 import { initBackend } from '../lib/backend.js';
@@ -22,11 +26,13 @@ import { meanWeights } from './models.js';
 import { mean } from './metrics.js';
 import { parseOverrides } from './overrides.js';
 
-const config = parseOverrides({ task: 'gender', models: '', combine: 'outputs', testTimeFlip: 0 }, process.argv.slice(2));
+const config = parseOverrides({ task: 'gender', models: '', combine: 'outputs', testTimeFlip: 0, teacherFile: '' }, process.argv.slice(2));
 if (config.task !== 'gender' && config.task !== 'age') throw new Error('--task must be gender or age');
 if (config.combine !== 'outputs' && config.combine !== 'weights') throw new Error('--combine must be outputs or weights');
 const dirs = config.models.split(',').filter(Boolean).map((d) => resolve(d));
-if (dirs.length < 2 || dirs.length > 6) throw new Error('--models needs 2 to 6 comma-separated export folders');
+if (config.teacherFile && (config.task !== 'gender' || config.combine !== 'outputs')) throw new Error('--teacherFile is a gender member for --combine=outputs');
+const memberCount = dirs.length + (config.teacherFile ? 1 : 0);
+if (memberCount < 2 || memberCount > 6) throw new Error('--models (and --teacherFile) need 2 to 6 members');
 await initBackend();
 
 type Output = number | Float32Array;
@@ -66,6 +72,16 @@ const rawWeights = config.combine === 'weights' ? await Promise.all(dirs.map(asy
 /** A scratch net that receives each subset's averaged weights (built from the first folder). */
 const soup = config.combine === 'weights' ? await tf.loadLayersModel(fileSystemHandler(dirs[0])) : undefined;
 const outputs = nets.map(outputsOf);
+const names = dirs.map((d) => basename(d));
+if (config.teacherFile) {
+  const { pFemale } = JSON.parse(readFileSync(resolve(config.teacherFile), 'utf8')) as { pFemale: Record<string, number> };
+  outputs.push(val.files.map((f) => {
+    const p = Math.min(Math.max(pFemale[f] ?? Number.NaN, 1e-6), 1 - 1e-6);
+    if (Number.isNaN(p)) throw new Error(`${config.teacherFile} has no P(female) for val face ${f}`);
+    return Math.log(p / (1 - p));
+  }));
+  names.push(basename(config.teacherFile, '.json'));
+}
 
 function score(members: number[]): number {
   if (!soup || members.length === 1) return scoreOutputs(members.map((m) => outputs[m]));
@@ -76,8 +92,8 @@ function score(members: number[]): number {
   return scoreOutputs([outputsOf(netOf(model))]);
 }
 
-for (let mask = 1; mask < 1 << dirs.length; mask++) {
-  const members = dirs.map((_, j) => j).filter((j) => mask & (1 << j));
+for (let mask = 1; mask < 1 << names.length; mask++) {
+  const members = names.map((_, j) => j).filter((j) => mask & (1 << j));
   const figure = config.task === 'gender' ? `acc=${score(members).toFixed(2)}%` : `mae=${score(members).toFixed(3)}`;
-  console.log(`ensemble task=${config.task} combine=${config.combine} test_time_flip=${config.testTimeFlip} split=val n=${faces.length} members=${members.map((j) => basename(dirs[j])).join('+')} ${figure}`);
+  console.log(`ensemble task=${config.task} combine=${config.combine} test_time_flip=${config.testTimeFlip} split=val n=${faces.length} members=${members.map((j) => names[j]).join('+')} ${figure}`);
 }
