@@ -6,6 +6,7 @@
  * forward Conv2D kernel (XNNPACK), which is 10-40x faster:
  *  - filter gradient: conv2d(x^T as [C,H,W,N], dy^T as [Ho,Wo,N,Co]), dilated by the stride;
  *  - input gradient: conv2d(zero-upsampled, padded dy, filter rotated 180 deg with in/out swapped).
+ * A 1x1 stride-1 conv's filter gradient is a plain matrix product (x^T dy over pixels) instead.
  * The wasm backend has no depthwise-conv gradient kernels at all (separable nets could not train):
  * the input gradient is again a forward (depthwise) conv; the filter gradient, which is not, is a
  * plain loop over the wasm heap (a depthwise layer has ~1/Cout of a full conv's multiply-adds).
