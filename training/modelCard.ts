@@ -256,7 +256,9 @@ ${peerTable(m)}### Plots
   net's flip-averaged output (\`--init=<it> --teacher=models/age --teacherFlip=1 --distill=0.5
   --epochs=8 --lr=5e-4\`) 6.21, 6.11, 6.02, 6.27, 5.90, 5.93, 5.89, **5.88**, with the flip **5.62**:
   +0.38 years against the shipped net (standard error 0.08): distillation about doubled what a
-  restart gains, still ~0.25 years short of what the 5.5-year target needs on test.
+  restart gains. A second such restart from it reached 6.00, 5.94, 5.95, 6.07, 5.92, 5.91, 5.85,
+  **5.84**, with the flip 5.60 (+0.36, standard error 0.08): restarts have levelled off ~0.25 years
+  short of what the 5.5-year target needs on test (test runs ~0.15 years above val here).
 - **Depthwise-separable convs do not pay on wasm** (not shipped). \`npm run train -- --conv=separable\`
   makes every conv after the stem a 3x3 depthwise plus a 1x1 conv (wasm has no depthwise gradient
   kernels; \`training/wasmKernels.ts\` adds them, tested against tfjs's reference kernels). In the
