@@ -31,7 +31,7 @@ function convBlock(x: tf.SymbolicTensor, filters: number, name: string, l2: numb
 
 /**
  * Depthwise-separable conv3x3 (+ bias + ReLU): a 3x3 filter per channel, then a 1x1 conv mixing
- * channels. Between 1/8 and 1/9 of a full conv's multiply-adds at our widths, the building block
+ * channels. 1/9 + 1/filters of a full conv's multiply-adds (1/7 at 32 filters), the building block
  * of MobileNet-class nets, for the 5 ms inference target; training it needs the depthwise
  * gradient kernels of wasmKernels.ts.
  */

@@ -38,7 +38,7 @@ const defaults = {
   channels: 3, // 1 grayscale, 3 RGB
   widths: '32,64,128,192', // channels per conv block; the first block starts with a stride-2 stem
   convsPerBlock: 2, // 3x3 convs per block
-  conv: 'full', // or 'separable': every conv after the stem depthwise-separable (~1/8 of the multiply-adds)
+  conv: 'full', // or 'separable': every conv after the stem depthwise-separable (~1/7 of the multiply-adds, bench/archCost.ts)
   dropout: 0.3, // before the head
   l2: 0, // L2 on conv kernels
   epochs: 20, // full passes over train (the shipped models: 20)
