@@ -46,6 +46,8 @@ const defaults = {
   lr: 2e-3, // peak learning rate (Adam); cosine decay to lrMin after a 1-epoch warm-up
   lrMin: 2e-5, // final learning rate
   maxTrainAge: 116, // drop older training faces (the baseline recipe uses 60)
+  minTrainAge: 0, // drop younger training faces (with maxTrainAge: a net for one age range, e.g. children)
+  maxValAge: 116, // score (and pick the best epoch) on val faces up to this age only: the range such a net serves
   augment: 1, // 1 = flip, shift/scale, rotation, brightness/contrast; 0 = none
   ageSigmaBase: 1, // age label distribution: sigma = ageSigmaBase + ageSigmaSlope * age (years)
   ageSigmaSlope: 0.06,
@@ -78,6 +80,7 @@ if (config.initTrunk !== 0 && config.initTrunk !== 1) throw new Error('--initTru
 if (config.initTrunk && !config.init) throw new Error('--initTrunk=1 needs --init');
 if (!(config.auxAge >= 0)) throw new Error('--auxAge must be >= 0');
 if (!(config.auxEmbedding >= 0)) throw new Error('--auxEmbedding must be >= 0');
+if (!(config.minTrainAge <= config.maxTrainAge)) throw new Error('--minTrainAge must not exceed --maxTrainAge');
 if (!(config.balanceAges >= 0 && config.balanceAges <= 1)) throw new Error('--balanceAges must be in [0, 1]');
 if (config.auxEmbedding && (config.auxAge || config.arch !== 'ours')) throw new Error('--auxEmbedding is for our nets, without --auxAge');
 const task = config.task as 'gender' | 'age';
@@ -115,15 +118,15 @@ if (saved) {
 // --- inputs -----------------------------------------------------------------------------------
 await initBackend();
 registerFastConvGradients();
-const train = filterByAge(await loadFeatures(spec, 'train'), config.maxTrainAge);
-const val = await loadFeatures(spec, 'val');
+const train = filterByAge(await loadFeatures(spec, 'train'), config.minTrainAge, config.maxTrainAge);
+const val = filterByAge(await loadFeatures(spec, 'val'), 0, config.maxValAge);
 const pixelsPerImage = spec.size * spec.size * spec.channels;
 const stepsPerEpoch = Math.floor(train.ages.length / config.batch);
 const totalSteps = stepsPerEpoch * config.epochs;
 console.log(`${name}: ${train.ages.length} train / ${val.ages.length} val faces, ${stepsPerEpoch} steps per epoch`);
 
-function filterByAge(set: FeatureSet, maxAge: number): FeatureSet {
-  const keep = [...set.ages.keys()].filter((i) => set.ages[i] <= maxAge);
+function filterByAge(set: FeatureSet, minAge: number, maxAge: number): FeatureSet {
+  const keep = [...set.ages.keys()].filter((i) => set.ages[i] >= minAge && set.ages[i] <= maxAge);
   if (keep.length === set.ages.length) return set;
   const per = set.spec.size * set.spec.size * set.spec.channels;
   const pixels = new Uint8Array(keep.length * per);
