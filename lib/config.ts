@@ -120,7 +120,7 @@ function loadConfig() {
     // the 5% target on test). Gender confidence 0.9 (measured with an earlier age model): 0.8 would catch 80% of wrong-sex
     // claims, but then the cap leaves the age check ~52% of claims 20 years off; 0.93 gives up 5 points of wrong-sex catches
     // and leaves 30% of true claims inconclusive (vs 25%). Age, with the shipped models (age with test-time flip): the
-    // 95% range widened by 3 years refuses 3.6% of true claims and catches 28.4% / 69.0% of claims 10 / 20 years off, the
+    // 95% range widened by 3 years refuses 3.5% of true claims (3.6% with the previous gender net) and catches 28.4% / 69.0% of claims 10 / 20 years off, the
     // most 20 off within the limit; the previous default, 98% + 1 year, refuses 3.4% and catches 27.5% / 64.8%.
     verifyAgeLevel: levelFromEnv('VERIFY_AGE_LEVEL', 0.95), // nominal coverage of the age range a claimed age is checked against
     verifyAgeTolerance: numberFromEnv('VERIFY_AGE_TOLERANCE_YEARS', 3), // years added to each side of that range before calling a claim inconsistent
