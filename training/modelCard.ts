@@ -23,14 +23,17 @@ function trainingStages(manifest: Figures): Figures[] {
 function trainingCell(manifest: Figures): string {
   const stages = trainingStages(manifest);
   const epochsOf = (st: Figures) => st.config?.epochs ?? st.history?.length;
-  const distilled = (st: Figures) => {
+  const teacherKey = (st: Figures) => st?.distilledFrom && JSON.stringify([st.distilledFrom.sha256 ?? st.distilledFrom.folder, st.config?.distill, st.config?.teacherFlip, st.config?.auxEmbedding]);
+  const distilled = (st: Figures, k: number) => {
     const from = st.distilledFrom;
     if (!from) return '';
+    // Each stage of a lineage may learn from the same teacher: describe it once.
+    if (k > 0 && teacherKey(st) === teacherKey(stages[k - 1])) return ', distilled as the stage before';
     // A precomputed teacher (--teacherFile) has no folder: name how its table was made.
     if (from.file) return `, distilled from a training-time teacher, ${from.teacher} (val ${pct(from.valAccuracy, 2)}; made by \`npx tsx training/faceEmbeddings.ts\` and \`${from.command}\`; targets: ${st.config?.distill} x its P(female) + ${1 - st.config?.distill} x the label${st.config?.auxEmbedding ? `; plus ${st.config.auxEmbedding} x the squared error of a head regressing the face's standardised descriptor, dropped at export` : ''})`;
     return `, distilled from \`${from.folder}\` (targets: ${st.config?.distill} x its ${st.config?.teacherFlip ? 'mean output on the face and its mirror image' : 'output'} + ${1 - st.config?.distill} x the label)`;
   };
-  const lines = stages.map((st, k) => `${k ? `then fine-tuned ${epochsOf(st)} epochs (peak LR ${st.config?.lr})` : `${epochsOf(st)} epochs`}${distilled(st)}, best on val at epoch ${st.bestEpoch}, ${minutes(st.trainingSeconds)}${st.machine ? ` on ${st.machine}` : ''}`);
+  const lines = stages.map((st, k) => `${k ? `then fine-tuned ${epochsOf(st)} epochs (peak LR ${st.config?.lr})` : `${epochsOf(st)} epochs`}${distilled(st, k)}, best on val at epoch ${st.bestEpoch}, ${minutes(st.trainingSeconds)}${st.machine ? ` on ${st.machine}` : ''}`);
   return lines.join('; ');
 }
 

@@ -531,11 +531,18 @@ await saveModelForServing(best, outDir, {
 console.log(`saved ${outDir} (best epoch ${state.bestEpoch}, val ${state.bestScore.toFixed(4)})`);
 
 /** What a fine-tuned model started from (or was distilled from), so its card can give the whole chain of commands. */
+function pickDefined(from: Record<string, unknown>, keys: string[]): Record<string, unknown> {
+  return Object.fromEntries(keys.filter((k) => from[k] !== undefined).map((k) => [k, from[k]]));
+}
+
 function initProvenance(dir: string): Record<string, unknown> {
   const manifest = JSON.parse(readFileSync(join(resolve(dir), 'manifest.json'), 'utf8'));
   return {
-    folder: dir, name: manifest.name, command: manifest.command, config: { epochs: manifest.config?.epochs, lr: manifest.config?.lr },
+    // What the model card says of each stage: its schedule and, if it had a teacher, what it learnt from.
+    folder: dir, name: manifest.name, command: manifest.command,
+    config: pickDefined(manifest.config ?? {}, ['epochs', 'lr', 'distill', 'teacherFlip', 'auxEmbedding', 'balanceAges']),
     bestEpoch: manifest.bestEpoch, valScore: manifest.valScore, trainingSeconds: manifest.trainingSeconds, machine: manifest.machine,
+    ...(manifest.distilledFrom ? { distilledFrom: manifest.distilledFrom } : {}),
     initialisedFrom: manifest.initialisedFrom,
   };
 }
