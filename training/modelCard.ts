@@ -422,7 +422,8 @@ ${peerTable(m)}### Plots
   one view as the old net on two, which takes both models from 15.1-15.5 to 10.8-11.2 ms a face
   (\`npx tsx bench/predict.ts\`, alternated with the old models, BENCHMARKS.md). The test figures
   above came after that choice. A restart from the same parent without age weights
-  (\`--balanceAges=0\`) ran beside it (below, if finished).
+  (\`--balanceAges=0\`, otherwise the same) reached 91.32, 91.96, 92.00, 91.75, 92.04%; against the
+  net now shipped: 92.04% alone (3 gained, 11 lost, z = -2.14), 92.55% with its flip (z = 0.63).
 - **Serving crops** follow the training chips: BlazeFace keypoints give a crop with mean IoU
   0.918 against the chip (\`training/calibrateCrop.ts\`, fitted on val); a face is found in
   ${pct(s.detectOn.faceFoundRate, 2)} of test chips.
