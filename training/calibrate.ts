@@ -12,7 +12,7 @@ import { join, resolve } from 'node:path';
 import { initBackend } from '../lib/backend.js';
 import { loadAgeModel, loadGenderModel, summariseAgeDistribution } from '../lib/models.js';
 import { facesOf, inBatches, loadFeaturePair } from './features.js';
-import { stretchCovering, stretchNeeded } from './metrics.js';
+import { clampedLogit, stretchCovering, stretchNeeded } from './metrics.js';
 import { parseOverrides } from './overrides.js';
 
 const config = parseOverrides({ level: 0.8, models: 'models', testTimeFlip: 'keep' }, process.argv.slice(2));
@@ -49,7 +49,7 @@ const ageFaces = facesOf(pair.age);
 
 // --- gender: temperature scaling -------------------------------------------------------------
 const rawP = inBatches(faces, (b) => gender.probabilities(b, 1)); // temperature 1: uncalibrated
-const logits = rawP.map((p) => Math.log(Math.max(p, 1e-6) / Math.max(1 - p, 1e-6)));
+const logits = rawP.map(clampedLogit);
 function logLoss(t: number): number {
   let sum = 0;
   logits.forEach((z, i) => {

@@ -13,7 +13,7 @@ import { loadGenderModel } from '../lib/models.js';
 import type { GenderModel } from '../lib/models.js';
 import { assertSameFaces, valOutputs } from './features.js';
 import type { FeatureSet } from './features.js';
-import { AGE_BANDS, ageBandIndex, pairedWins } from './metrics.js';
+import { AGE_BANDS, facesByAgeBand, pairedWins } from './metrics.js';
 import { parseOverrides } from './overrides.js';
 
 const config = parseOverrides({ candidate: '', shipped: 'models/gender' }, process.argv.slice(2));
@@ -40,8 +40,8 @@ for (const flip of [false, true]) {
     `gained=${gained} lost=${lost} z=${z.toFixed(2)}`);
   if (flip) flipped = mine.right;
 }
-for (const band of AGE_BANDS) {
-  const ids = [...served.val.ages.keys()].filter((i) => AGE_BANDS[ageBandIndex(served.val.ages[i])] === band);
+for (const [b, ids] of facesByAgeBand(served.val.ages).entries()) {
+  const band = AGE_BANDS[b];
   const { gained, lost, z } = pairedWins(ids.map((i) => served.right[i]), ids.map((i) => flipped[i]));
   console.log(`compare-gender split=val band=${band.name} n=${ids.length} shipped=${acc(ids.map((i) => served.right[i]))}% ` +
     `candidate_flip=${acc(ids.map((i) => flipped[i]))}% gained=${gained} lost=${lost} z=${z.toFixed(2)}`);

@@ -13,6 +13,18 @@ function ageBandIndex(age: number): number {
   return AGE_BANDS.findIndex((b) => age >= b.lo && age < b.hi + 1);
 }
 
+/** The indices of the faces in each age band, in AGE_BANDS order. */
+function facesByAgeBand(ages: ArrayLike<number>): number[][] {
+  const ids: number[][] = AGE_BANDS.map(() => []);
+  for (let i = 0; i < ages.length; i++) ids[ageBandIndex(ages[i])].push(i);
+  return ids;
+}
+
+/** log(p / (1 - p)), with p kept 1e-6 away from 0 and 1 so a saturated output stays finite. */
+function clampedLogit(p: number): number {
+  return Math.log(Math.max(p, 1e-6) / Math.max(1 - p, 1e-6));
+}
+
 /** Race groups smaller than this are left out of the gender-accuracy gap (issue 2: "200+ test images"). */
 const RACE_GAP_MIN_FACES = 200;
 
@@ -146,5 +158,5 @@ function pick<T extends ArrayLike<number>>(xs: T, idx: number[]): number[] {
   return idx.map((i) => xs[i]);
 }
 
-export { AGE_BANDS, ageBandIndex, ageBandWeights, raceAccuracyGap, mean, quantile, stretchNeeded, stretchCovering, accuracy, pairedWins, rocAuc, reliability, expectedCalibrationError, ageStats, where, pick };
+export { AGE_BANDS, ageBandIndex, facesByAgeBand, clampedLogit, ageBandWeights, raceAccuracyGap, mean, quantile, stretchNeeded, stretchCovering, accuracy, pairedWins, rocAuc, reliability, expectedCalibrationError, ageStats, where, pick };
 export type { AgeStats };

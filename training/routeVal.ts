@@ -12,7 +12,7 @@ import { resolve } from 'node:path';
 import { initBackend } from '../lib/backend.js';
 import { loadAgeModel, loadGenderModel } from '../lib/models.js';
 import { assertSameFaces, valOutputs } from './features.js';
-import { AGE_BANDS, ageBandIndex, pairedWins } from './metrics.js';
+import { AGE_BANDS, clampedLogit, facesByAgeBand, pairedWins } from './metrics.js';
 import { parseOverrides } from './overrides.js';
 
 const config = parseOverrides({ specialist: '', shipped: 'models/gender', age: 'models/age', thresholds: '8,10,12,13,14,16,20', specialistFlip: 1, mix: 0, above: 0 }, process.argv.slice(2));
@@ -32,9 +32,8 @@ assertSameFaces(shippedOut.val, specialistOut.val);
 assertSameFaces(shippedOut.val, ageOut.val);
 const { val } = shippedOut;
 const rightOf = (p: number, i: number) => (p >= 0.5) === (val.females[i] === 1);
-const logit = (p: number) => Math.log(Math.max(p, 1e-6) / Math.max(1 - p, 1e-6));
 // --mix=1: a routed face gets the mean logit of both nets (a two-net ensemble for children only).
-const childOutput = (i: number) => config.mix ? 1 / (1 + Math.exp(-(logit(shippedOut.outputs[i]) + logit(specialistOut.outputs[i])) / 2)) : specialistOut.outputs[i];
+const childOutput = (i: number) => config.mix ? 1 / (1 + Math.exp(-(clampedLogit(shippedOut.outputs[i]) + clampedLogit(specialistOut.outputs[i])) / 2)) : specialistOut.outputs[i];
 const served = shippedOut.outputs.map(rightOf);
 const acc = (right: boolean[]) => (100 * right.filter(Boolean).length / right.length).toFixed(2);
 
@@ -44,9 +43,8 @@ for (const t of thresholds) {
   const routed = ageOut.outputs.map((age) => age < t || (config.above > 0 && age >= config.above));
   const right = val.files.map((_, i) => rightOf(routed[i] ? childOutput(i) : shippedOut.outputs[i], i));
   const { gained, lost, z } = pairedWins(served, right);
-  const bands = AGE_BANDS.map((band) => {
-    const ids = [...val.ages.keys()].filter((i) => AGE_BANDS[ageBandIndex(val.ages[i])] === band);
-    return `${band.name}:${acc(ids.map((i) => served[i]))}->${acc(ids.map((i) => right[i]))}`;
+  const bands = facesByAgeBand(val.ages).map((ids, b) => {
+    return `${AGE_BANDS[b].name}:${acc(ids.map((i) => served[i]))}->${acc(ids.map((i) => right[i]))}`;
   });
   console.log(`route-gender split=val specialist=${config.specialist} below_age=${t}${config.above ? ` from_age=${config.above}` : ''} routed=${routed.filter(Boolean).length} ` +
     `acc=${acc(right)}% gained=${gained} lost=${lost} z=${z.toFixed(2)} bands ${bands.join(' ')}`);
