@@ -424,6 +424,16 @@ ${peerTable(m)}### Plots
   above came after that choice. A restart from the same parent without age weights
   (\`--balanceAges=0\`, otherwise the same) reached 91.32, 91.96, 92.00, 91.75, 92.04%; against the
   net now shipped: 92.04% alone (3 gained, 11 lost, z = -2.14), 92.55% with its flip (z = 0.63).
+  A further restart from the shipped net, same settings (\`--init=<it> --balanceAges=0.25\`), reached
+  92.00, 91.75, 92.26, 91.92, 92.38%: alone 92.38% (8 gained, 8 lost, z = 0.00), with its flip
+  92.93% (29 gained, 16 lost, z = 1.94; 17 of the 29 on children), just under z = 2 for twice the
+  gender net's time; averaged with the shipped net, one view each, 92.38% (the two are too alike
+  for an ensemble to pay; \`training/ensembleVal.ts\`). A half-width net of this lineage's recipe
+  from the start (\`npm run train -- --task=gender --size=80 --widths=16,32,64,96
+  --teacherFile=.cache/teachers/gender-dlib.json --distill=0.5 --auxEmbedding=0.5 --balanceAges=0.5
+  --epochs=20\`, ~2.5 min an epoch), for a 5 ms pair with one gender view: val 90.69% after 20
+  epochs, 91.11% with its flip (z = -3.46 and -2.79 against the shipped net), under the older
+  half-width net's 91.54% (above): the lineage's gain does not carry over to the half width.
 - **Serving crops** follow the training chips: BlazeFace keypoints give a crop with mean IoU
   0.918 against the chip (\`training/calibrateCrop.ts\`, fitted on val); a face is found in
   ${pct(s.detectOn.faceFoundRate, 2)} of test chips.

@@ -68,16 +68,18 @@ function headFor(head: Head, x: tf.SymbolicTensor, seed: number): tf.SymbolicTen
  * Our model: VGG-style blocks (widths `widths`, `convsPerBlock` 3x3 convs each, 2x2 max pool
  * between), global average pooling, dropout, then a sigmoid (gender) or a softmax over ages
  * 0..116 (age, label-distribution learning). With `conv` 'separable' every conv after the stem
- * is depthwise-separable.
+ * is depthwise-separable. `deepBlocks` lists blocks that get one conv more (named as the next conv
+ * of the block, e.g. b3c2): the layers `identityInitialise` can add to a trained net.
  */
-function buildNet(head: Head, spec: InputSpec, widths: number[], convsPerBlock: number, dropout: number, l2: number, seed: number, conv: ConvKind = 'full'): tf.LayersModel {
+function buildNet(head: Head, spec: InputSpec, widths: number[], convsPerBlock: number, dropout: number, l2: number, seed: number, conv: ConvKind = 'full', deepBlocks: number[] = []): tf.LayersModel {
   const block = conv === 'full' ? convBlock : separableBlock;
   const input = tf.input({ shape: [spec.size, spec.size, spec.channels], name: 'pixels' });
   let x = tf.layers.rescaling({ scale: PIXEL_SCALE, offset: 0, name: 'rescale' }).apply(input) as tf.SymbolicTensor;
   // A stride-2 stem halves the resolution first: full-resolution convs cost most in backprop.
   x = convBlock(x, widths[0], 'stem', l2, seed, 2);
   widths.forEach((w, b) => {
-    for (let c = b === 0 ? 1 : 0; c < convsPerBlock; c++) x = block(x, w, `b${b}c${c}`, l2, seed + 10 * b + c);
+    const convs = convsPerBlock + (deepBlocks.includes(b) ? 1 : 0);
+    for (let c = b === 0 ? 1 : 0; c < convs; c++) x = block(x, w, `b${b}c${c}`, l2, seed + 10 * b + c);
     if (b < widths.length - 1) x = tf.layers.maxPooling2d({ poolSize: 2, name: `b${b}_pool` }).apply(x) as tf.SymbolicTensor;
   });
   x = tf.layers.globalAveragePooling2d({ name: 'gap' }).apply(x) as tf.SymbolicTensor;
@@ -151,6 +153,24 @@ function copyMatchingLayers(target: tf.LayersModel, source: tf.LayersModel, trun
 }
 
 /**
+ * Makes a conv layer compute the identity: a 3x3 kernel whose centre tap maps each channel to
+ * itself, zero bias. Its input is a ReLU's output (>= 0), so conv + ReLU returns it unchanged: a
+ * conv added to a trained net this way starts as the same function (Net2DeeperNet), and a warm
+ * restart then learns what the extra depth can add.
+ */
+function identityInitialise(layer: tf.layers.Layer): void {
+  const [kernel, bias] = layer.getWeights();
+  const [kh, kw, cin, cout] = kernel.shape;
+  if (cin !== cout) throw new Error(`${layer.name}: an identity conv needs as many input as output channels (${cin} vs ${cout})`);
+  const values = new Float32Array(kh * kw * cin * cout);
+  const centre = (Math.floor(kh / 2) * kw + Math.floor(kw / 2)) * cin * cout;
+  for (let c = 0; c < cin; c++) values[centre + c * cout + c] = 1;
+  const identity = [tf.tensor4d(values, [kh, kw, cin, cout]), tf.zerosLike(bias)];
+  layer.setWeights(identity);
+  tf.dispose(identity);
+}
+
+/**
  * `net` in the form the committed models were built in: each conv linear, then a ReLU layer of
  * its own. The convs are new layers holding copies of net's conv weights; every other layer (pools,
  * head) is net's own, shared. For the test that both forms compute the same function and the bench
@@ -186,5 +206,5 @@ function isTrunkLayer(name: string): boolean {
   return name.endsWith('_conv') || name.endsWith('_sepconv');
 }
 
-export { buildNet, buildBaseline, withAuxAgeHead, withAuxEmbeddingHead, withSeparateRelu, copyMatchingLayers, meanWeights, isTrunkLayer, MAX_AGE, AGE_BINS };
+export { buildNet, buildBaseline, withAuxAgeHead, withAuxEmbeddingHead, withSeparateRelu, copyMatchingLayers, identityInitialise, meanWeights, isTrunkLayer, MAX_AGE, AGE_BINS };
 export type { Head };

@@ -16,7 +16,7 @@ import { initBackend } from '../lib/backend.js';
 import { fileSystemHandler } from '../lib/modelIo.js';
 import { registerFastConvGradients } from './wasmKernels.js';
 import { standardisedEmbeddings } from './embeddings.js';
-import { buildNet, buildBaseline, withAuxAgeHead, withAuxEmbeddingHead, copyMatchingLayers, isTrunkLayer, AGE_BINS, MAX_AGE } from './models.js';
+import { buildNet, buildBaseline, withAuxAgeHead, withAuxEmbeddingHead, copyMatchingLayers, identityInitialise, isTrunkLayer, AGE_BINS, MAX_AGE } from './models.js';
 import { loadFeatures } from './features.js';
 import type { FeatureSet } from './features.js';
 import { parseOverrides } from './overrides.js';
@@ -38,6 +38,7 @@ const defaults = {
   channels: 3, // 1 grayscale, 3 RGB
   widths: '32,64,128,192', // channels per conv block; the first block starts with a stride-2 stem
   convsPerBlock: 2, // 3x3 convs per block
+  deepBlocks: '', // e.g. 2,3: these blocks get one conv more; with --init it starts as the identity (a deeper warm restart)
   conv: 'full', // or 'separable': every conv after the stem depthwise-separable (~1/7 of the multiply-adds, bench/archCost.ts)
   dropout: 0.3, // before the head
   l2: 0, // L2 on conv kernels
@@ -144,8 +145,11 @@ function filterByAge(set: FeatureSet, minAge: number, maxAge: number): FeatureSe
 const faceWeights = config.balanceAges ? ageBandWeights(train.ages, config.balanceAges) : undefined;
 
 const widths = config.widths.split(',').map(Number);
+const deepBlocks = config.deepBlocks.split(',').filter(Boolean).map(Number);
+if (deepBlocks.some((b) => !Number.isInteger(b) || b < 0 || b >= widths.length)) throw new Error(`--deepBlocks takes block numbers 0..${widths.length - 1}`);
+if (deepBlocks.length && config.arch !== 'ours') throw new Error('--deepBlocks is for our net');
 const model = config.arch === 'ours'
-  ? buildNet(task, spec, widths, config.convsPerBlock, config.dropout, config.l2, config.seed, config.conv as 'full' | 'separable')
+  ? buildNet(task, spec, widths, config.convsPerBlock, config.dropout, config.l2, config.seed, config.conv as 'full' | 'separable', deepBlocks)
   : buildBaseline(task, spec, config.seed);
 // What the optimiser trains: the served net, or that net plus an auxiliary head on its features
 // (--auxAge: ages; --auxEmbedding: the face-recognition descriptor, standardised over train).
@@ -423,9 +427,13 @@ async function saveCheckpoint(state: TrainState, improved: boolean): Promise<voi
  */
 async function copyWeightsFrom(dir: string, warmStart = false): Promise<void> {
   const saved = await tf.loadLayersModel(fileSystemHandler(dir));
-  if (!warmStart || (!config.initTrunk && !config.auxAge && !config.auxEmbedding)) net.setWeights(saved.getWeights());
+  if (!warmStart || (!config.initTrunk && !config.auxAge && !config.auxEmbedding && !deepBlocks.length)) net.setWeights(saved.getWeights());
   else {
     const copied = copyMatchingLayers(net, saved, config.initTrunk === 1);
+    // The convs --deepBlocks adds are the ones the saved net lacks: they start as the identity.
+    const added = net.layers.filter((l) => isTrunkLayer(l.name) && !copied.includes(l.name) && !saved.layers.some((s) => s.name === l.name));
+    if (deepBlocks.length) for (const layer of added) identityInitialise(layer);
+    if (deepBlocks.length) copied.push(...added.map((l) => l.name));
     const missing = net.layers.map((l) => l.name).filter((n) => isTrunkLayer(n) && !copied.includes(n));
     if (missing.length) throw new Error(`--init=${dir} lacks trunk layers of this net's shape: ${missing.join(', ')}`);
     console.log(`${name}: copied ${copied.join(', ')}; the rest start fresh`);
@@ -532,7 +540,7 @@ console.log(`saved ${outDir} (best epoch ${state.bestEpoch}, val ${state.bestSco
 
 /** What a fine-tuned model started from (or was distilled from), so its card can give the whole chain of commands. */
 function pickDefined(from: Record<string, unknown>, keys: string[]): Record<string, unknown> {
-  return Object.fromEntries(keys.filter((k) => from[k] !== undefined).map((k) => [k, from[k]]));
+  return Object.fromEntries(keys.filter((k) => from[k] !== undefined && from[k] !== '').map((k) => [k, from[k]]));
 }
 
 function initProvenance(dir: string): Record<string, unknown> {
@@ -540,7 +548,7 @@ function initProvenance(dir: string): Record<string, unknown> {
   return {
     // What the model card says of each stage: its schedule and, if it had a teacher, what it learnt from.
     folder: dir, name: manifest.name, command: manifest.command,
-    config: pickDefined(manifest.config ?? {}, ['epochs', 'lr', 'distill', 'teacherFlip', 'auxEmbedding', 'balanceAges']),
+    config: pickDefined(manifest.config ?? {}, ['epochs', 'lr', 'distill', 'teacherFlip', 'auxEmbedding', 'balanceAges', 'deepBlocks']),
     bestEpoch: manifest.bestEpoch, valScore: manifest.valScore, trainingSeconds: manifest.trainingSeconds, machine: manifest.machine,
     ...(manifest.distilledFrom ? { distilledFrom: manifest.distilledFrom } : {}),
     initialisedFrom: manifest.initialisedFrom,

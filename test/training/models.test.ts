@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../lib/backend.js';
-import { buildNet, meanWeights, copyMatchingLayers, withAuxAgeHead, withSeparateRelu } from '../../training/models.js';
+import { buildNet, meanWeights, copyMatchingLayers, identityInitialise, withAuxAgeHead, withSeparateRelu } from '../../training/models.js';
 import { registerFastConvGradients } from '../../training/wasmKernels.js';
 
 const spec = { size: 32, channels: 3 as const };
@@ -48,6 +48,27 @@ describe('copyMatchingLayers', () => {
     const wide = buildNet('age', spec, [16, 32], 2, 0.3, 0, 1);
     const gender = buildNet('gender', spec, widths, 2, 0.3, 0, 2);
     expect(copyMatchingLayers(gender, wide)).toEqual([]);
+  });
+});
+
+describe('deepBlocks and identityInitialise (a deeper warm restart)', () => {
+  it('adds one conv to the named block, and the deeper net starts as the same function', async () => {
+    const trained = buildNet('gender', spec, widths, 2, 0.3, 0, 1);
+    const deeper = buildNet('gender', spec, widths, 2, 0.3, 0, 2, 'full', [1]);
+    const copied = copyMatchingLayers(deeper, trained);
+    const added = deeper.layers.filter((l) => l.name.endsWith('_conv') && !copied.includes(l.name));
+    expect(added.map((l) => l.name)).toEqual(['b1c2_conv']);
+    const x = tf.randomUniform([3, spec.size, spec.size, 3], 0, 255, 'float32', 7);
+    const before = Array.from((trained.predict(x) as tf.Tensor).dataSync());
+    // Freshly initialised, the added conv changes the output; as the identity, it gives it back.
+    expect(Array.from((deeper.predict(x) as tf.Tensor).dataSync())).not.toEqual(before);
+    identityInitialise(added[0]);
+    Array.from((deeper.predict(x) as tf.Tensor).dataSync()).forEach((v, i) => expect(v).toBeCloseTo(before[i], 6));
+  });
+
+  it('refuses a conv whose input and output channels differ', () => {
+    const net = buildNet('gender', spec, widths, 2, 0.3, 0, 1);
+    expect(() => identityInitialise(net.getLayer('b1c0_conv'))).toThrow(/as many input as output/);
   });
 });
 
