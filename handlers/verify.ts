@@ -24,7 +24,7 @@ const store = s3ObjectStore(createS3Client(config));
 // getAnalyzer() retries and answers MODEL_LOAD_FAILED as a result, never an init error.
 await getAnalyzer().catch(() => undefined);
 
-async function handler(event: unknown, context: Context): Promise<(VerifyResult & { modelVersion: string | null }) | ErrorBody> {
+async function handler(event: unknown, context: Context): Promise<(VerifyResult & { modelVersion: string }) | ErrorBody> {
   const log = createLogger('verify', config.logLevel, { requestId: context.awsRequestId });
   const started = Date.now();
   try {
@@ -43,8 +43,13 @@ async function handler(event: unknown, context: Context): Promise<(VerifyResult 
     return result;
   } catch (error) {
     const { body, appError } = errorResponse(error);
-    const level = appError.code === 'INTERNAL' || appError.code === 'MODEL_LOAD_FAILED' ? 'error' : 'warn';
-    log[level]('verify failed', { code: appError.code, error: appError.message, cause: appError.cause instanceof Error ? appError.cause.message : undefined, ms: Date.now() - started });
+    const serverFault = appError.code === 'INTERNAL' || appError.code === 'MODEL_LOAD_FAILED';
+    // A refused request's message can quote the claim (a date of birth) or the S3 key: personal
+    // data, returned to the caller but kept out of the logs, which get the code only.
+    log[serverFault ? 'error' : 'warn']('verify failed', {
+      code: appError.code, ms: Date.now() - started,
+      ...(serverFault ? { error: appError.message, cause: appError.cause instanceof Error ? appError.cause.message : undefined } : {}),
+    });
     return body;
   }
 }

@@ -52,11 +52,36 @@ type ImageObject =
 /**
  * Reads an image object, refusing one over `maxBytes` from its Content-Length before the body
  * is fetched (and again from the bytes, in case the store did not report a length).
+ * A store that stalls (no headers, or a body that stops arriving) fails with TIMEOUT at
+ * `deadline` (epoch ms) instead of holding the invocation until Lambda kills it: the SDK sets no
+ * timeout of its own, and a caller must get a result (verify) or a retry (S3 trigger), not a
+ * function timeout. The abandoned body is discarded, freeing its connection.
  */
-async function readImageObject(store: ObjectStore, ref: ObjectRef, maxBytes: number): Promise<ImageObject> {
+async function readImageObject(store: ObjectStore, ref: ObjectRef, maxBytes: number, deadline = Number.POSITIVE_INFINITY): Promise<ImageObject> {
+  let inFlight: StoredObject | undefined;
+  const reading = readWithinLimit(store, ref, maxBytes, (object) => { inFlight = object; });
+  if (deadline === Number.POSITIVE_INFINITY) return reading;
+  // Once the deadline wins the race, a later failure of the read must not become an unhandled rejection.
+  reading.catch(() => undefined);
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      inFlight?.discard();
+      reject(new AppError('TIMEOUT', 'the object store did not deliver the image within the time budget'));
+    }, Math.max(0, deadline - Date.now()));
+  });
+  try {
+    return await Promise.race([reading, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function readWithinLimit(store: ObjectStore, ref: ObjectRef, maxBytes: number, onBodyPending: (object: StoredObject) => void): Promise<ImageObject> {
   const got = await store.get(ref);
   if (got.status !== 'found') return got;
   const { object } = got;
+  onBodyPending(object);
   if (object.size !== undefined && object.size > maxBytes) {
     object.discard();
     throw new AppError('IMAGE_TOO_LARGE', `object is ${object.size} bytes, over the ${maxBytes} byte limit`, { details: { size: object.size, maxBytes } });

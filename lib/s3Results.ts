@@ -133,14 +133,16 @@ async function processRecord(record: S3ObjectRecord, deps: S3Deps): Promise<Reco
     if (started > deps.deadline) throw new AppError('TIMEOUT', 'no time left in this invocation');
     // Pinned to the event's ETag rather than its versionId: reading a version needs
     // s3:GetObjectVersion, and an object replaced since the event is skipped either way.
-    const object = await readImageObject(deps.store, { bucket: record.bucket, key, eTag: source.eTag }, routing.maxObjectBytes);
+    const recordDeadline = Math.min(started + routing.timeBudgetMs, deps.deadline);
+    // A stalled read ends in TIMEOUT, which is not permanent: this record fails and the event is retried.
+    const object = await readImageObject(deps.store, { bucket: record.bucket, key, eTag: source.eTag }, routing.maxObjectBytes, recordDeadline);
     // Denied is a deployment problem (IAM), not the object's: fail and let the retry/DLQ show it.
     if (object.status === 'forbidden') throw new AppError('INTERNAL', `access denied reading s3://${record.bucket}/${key}`);
     if (object.status !== 'found') {
       log.warn('s3 object skipped', { bucket: record.bucket, key, reason: object.status });
       return { key, outcome: 'skipped', reason: object.status === 'missing' ? 'object no longer exists' : 'object was replaced by a newer upload' };
     }
-    const analysis = await deps.analyzer.analyze(object.bytes, {}, Math.min(started + routing.timeBudgetMs, deps.deadline));
+    const analysis = await deps.analyzer.analyze(object.bytes, {}, recordDeadline);
     const body = {
       source: { ...source, eTag: object.eTag ?? source.eTag, versionId: object.versionId ?? source.versionId, size: object.size },
       modelVersion: analysis.modelVersion,

@@ -191,7 +191,7 @@ const VerifyRequestSchema = z.object({
 type VerifyRequest = z.infer<typeof VerifyRequestSchema>;
 
 interface VerifyDeps {
-  analyzer: { analyze(bytes: Uint8Array, options?: Partial<AnalyzeOptions>, deadline?: number): Promise<AnalyzeResult> };
+  analyzer: { readonly modelVersion: string; analyze(bytes: Uint8Array, options?: Partial<AnalyzeOptions>, deadline?: number): Promise<AnalyzeResult> };
   store: ObjectStore;
   config: Pick<Config, 'maxImageBytes' | 'maxS3ImageBytes' | 's3InputPrefix' | 'verifyS3Bucket'> & ThresholdConfig;
   /** The current time, for the default asOf. */
@@ -201,7 +201,7 @@ interface VerifyDeps {
 }
 
 /** Image bytes, the analyzer's faces and the decision for one validated request. Throws AppError. */
-async function verifyClaim(request: VerifyRequest, deps: VerifyDeps): Promise<VerifyResult & { modelVersion: string | null }> {
+async function verifyClaim(request: VerifyRequest, deps: VerifyDeps): Promise<VerifyResult & { modelVersion: string }> {
   const asOf = request.asOf ?? deps.now.toISOString().slice(0, 10);
   const claim: ResolvedClaim = {
     age: request.claimed.dateOfBirth !== undefined ? ageOn(request.claimed.dateOfBirth, asOf) : request.claimed.age,
@@ -214,10 +214,12 @@ async function verifyClaim(request: VerifyRequest, deps: VerifyDeps): Promise<Ve
     analysis = await deps.analyzer.analyze(bytes, analyzeOptionsFor(thresholds), deps.deadline);
   } catch (error) {
     if (!(error instanceof AppError && error.code === 'NO_FACE')) throw error;
-    analysis = { faces: [], modelVersion: '' };
+    // No face is still a decision the models made (the detector found none): an audit trail
+    // ties it to them like any other.
+    analysis = { faces: [], modelVersion: deps.analyzer.modelVersion };
   }
   const result = decideVerification(analysis.faces, claim, thresholds);
-  return { ...result, modelVersion: analysis.modelVersion || null };
+  return { ...result, modelVersion: analysis.modelVersion };
 }
 
 /**
@@ -247,7 +249,7 @@ async function imageBytes(request: VerifyRequest, deps: VerifyDeps): Promise<Uin
   }
   const keyProblem = s3KeyProblem(key);
   if (keyProblem) throw new AppError('INVALID_REQUEST', `s3.key ${keyProblem}`, { details: { bucket } });
-  const object = await readImageObject(deps.store, { bucket, key }, deps.config.maxS3ImageBytes);
+  const object = await readImageObject(deps.store, { bucket, key }, deps.config.maxS3ImageBytes, deps.deadline);
   if (object.status !== 'found') throw new AppError('INVALID_REQUEST', `s3://${bucket}/${key} does not exist or is not readable`, { details: { bucket, key } });
   return object.bytes;
 }

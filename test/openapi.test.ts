@@ -60,4 +60,15 @@ describe('openapi.yaml', () => {
     const error = await fetch(`${baseUrl}/v1/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{' });
     expect(problems({ $ref: 'Error' }, await error.json())).toEqual([]);
   });
+
+  it('gives as its 400 example the answer the service really gives to that request', async () => {
+    const { baseUrl } = inject('offline');
+    const example = spec.components.responses.BadRequest.content['application/json'].example;
+    const image = readChip(sampleTestChips(40)[1]).toString('base64');
+    const answer = await fetch(`${baseUrl}/v1/predict`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ image, options: { crop: true } }),
+    });
+    expect(answer.status).toBe(400);
+    expect(await answer.json()).toEqual(example);
+  });
 });

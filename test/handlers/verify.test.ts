@@ -4,7 +4,8 @@
  * Decisions that depend on how good the models are stay loose; the ones fixed by the rules
  * (no face, two faces, an absurd age) are exact.
  */
-import { beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { BUCKET, chip, greyPng, invoke, s3, twoFacesPng } from './localAws.js';
 import { composePhoto, testChips } from '../support/utkface.js';
@@ -91,6 +92,23 @@ describe('verify handler', () => {
     const { functionError, payload } = await invoke('verify', { s3: ref, claimed: { age: 30 } });
     expect(functionError).toBeUndefined();
     expect(payload.error).toMatchObject({ code: 'INVALID_REQUEST', message: expect.stringContaining(`must be objects under uploads/* in bucket ${BUCKET}`) });
+  });
+
+  it('logs a refused request by its code, without the claimed date of birth or the S3 key it quotes back', async () => {
+    const failures = () => readFileSync(inject('offline').logFile, 'utf8').split('\n').filter((l) => l.includes('"verify failed"'));
+    const before = failures().length;
+    const dateOfBirth = '2031-07-19';
+    const future = await invoke('verify', { image: chip('youngWoman').toString('base64'), claimed: { dateOfBirth }, asOf: '2030-01-01' });
+    expect(future.payload.error).toMatchObject({ code: 'INVALID_REQUEST', message: expect.stringContaining(dateOfBirth) });
+    const secretKey = `elsewhere/verify-${run}/passport-of-someone.jpg`;
+    const outside = await invoke('verify', { s3: { bucket: BUCKET, key: secretKey }, claimed: { age: 30 } });
+    expect(outside.payload.error).toMatchObject({ code: 'INVALID_REQUEST', message: expect.stringContaining(secretKey) });
+    // serverless-offline writes the function's log lines to the log file as they come.
+    await expect.poll(() => failures().length, { timeout: 5_000 }).toBeGreaterThanOrEqual(before + 2);
+    const log = readFileSync(inject('offline').logFile, 'utf8');
+    expect(log).not.toContain(dateOfBirth);
+    expect(log).not.toContain('passport-of-someone');
+    expect(failures().slice(before).every((l) => l.includes('"INVALID_REQUEST"'))).toBe(true);
   });
 });
 

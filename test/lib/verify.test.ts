@@ -174,7 +174,7 @@ describe('verifyClaim (the analyzer with the committed models, s3rver through th
 
   it('asks the analyzer for detection and the age range at the configured level', async () => {
     const asked: unknown[] = [];
-    const watching = { analyze: (bytes: Uint8Array, options?: Partial<AnalyzeOptions>, deadline?: number) => { asked.push(options); return analyzer.analyze(bytes, options, deadline); } };
+    const watching = { modelVersion: analyzer.modelVersion, analyze: (bytes: Uint8Array, options?: Partial<AnalyzeOptions>, deadline?: number) => { asked.push(options); return analyzer.analyze(bytes, options, deadline); } };
     const result = await verifyClaim({ image: man, claimed: { age: 30 } }, deps({ analyzer: watching }));
     expect(asked).toEqual([{ detect: true, ageLevel: 0.95 }]);
     expect(result.face?.age.level).toBe(0.95);
@@ -185,7 +185,8 @@ describe('verifyClaim (the analyzer with the committed models, s3rver through th
     const result = await verifyClaim({ image: grey, claimed: { age: 30 } }, deps());
     expect(result.decision).toBe('inconclusive');
     expect(result.reasons.map((r) => r.code)).toContain('NO_FACE');
-    expect(result.modelVersion).toBeNull();
+    // Still tied to the models that found no face, for the audit trail.
+    expect(result.modelVersion).toBe(modelVersionOf(getConfig().modelDir));
   });
 
   it('throws INVALID_REQUEST for keys S3 would refuse or a path-resolving server would read elsewhere', async () => {
