@@ -171,6 +171,48 @@ function identityInitialise(layer: tf.layers.Layer): void {
 }
 
 /**
+ * Starts a narrower net from a trained wider one of the same layout (channel pruning): each
+ * conv keeps the output filters with the largest L1 norms, in their original order, and the next
+ * conv (or the head) keeps the matching input channels. What the big net learnt survives in the
+ * filters it leaned on most, and a warm restart recovers the rest, usually far better than the
+ * narrow net trained from scratch. Returns the names of the layers it filled.
+ */
+function pruneInto(target: tf.LayersModel, source: tf.LayersModel): string[] {
+  let keptIn: number[] | undefined; // input channels the previous layer kept (undefined: the image's)
+  const filled: string[] = [];
+  for (const layer of target.layers) {
+    const from = source.layers.find((l) => l.name === layer.name);
+    const shapes = layer.getWeights().map((w) => w.shape);
+    if (!from || shapes.length === 0) continue;
+    const [kernel, bias] = from.getWeights();
+    const values = kernel.arraySync() as number[][][][] | number[][];
+    const biasValues = bias.arraySync() as number[];
+    if (isTrunkLayer(layer.name)) {
+      const [kh, kw, , outWanted] = shapes[0];
+      const cin = kernel.shape[2]!;
+      const inputs = keptIn ?? Array.from({ length: cin }, (_, i) => i);
+      const conv = values as number[][][][];
+      const norms = biasValues.map((_, o) => conv.flat(2).reduce((sum, taps) => sum + Math.abs(taps[o]), 0));
+      const keep = norms.map((n, o) => [n, o]).sort((a, b) => b[0] - a[0]).slice(0, outWanted).map(([, o]) => o).sort((a, b) => a - b);
+      const sliced = Array.from({ length: kh }, (_, y) => Array.from({ length: kw }, (_, x) => inputs.map((i) => keep.map((o) => conv[y][x][i][o]))));
+      const weights = [tf.tensor4d(sliced), tf.tensor1d(keep.map((o) => biasValues[o]))];
+      layer.setWeights(weights);
+      tf.dispose(weights);
+      keptIn = keep;
+    } else {
+      // The head: a dense layer on the pooled features, whose rows are the last conv's channels.
+      const dense = values as number[][];
+      if (!keptIn || shapes[0][0] !== keptIn.length || shapes[0][1] !== dense[0].length) continue;
+      const weights = [tf.tensor2d(keptIn.map((i) => dense[i])), tf.tensor1d(biasValues)];
+      layer.setWeights(weights);
+      tf.dispose(weights);
+    }
+    filled.push(layer.name);
+  }
+  return filled;
+}
+
+/**
  * `net` in the form the committed models were built in: each conv linear, then a ReLU layer of
  * its own. The convs are new layers holding copies of net's conv weights; every other layer (pools,
  * head) is net's own, shared. For the test that both forms compute the same function and the bench
@@ -206,5 +248,5 @@ function isTrunkLayer(name: string): boolean {
   return name.endsWith('_conv') || name.endsWith('_sepconv');
 }
 
-export { buildNet, buildBaseline, withAuxAgeHead, withAuxEmbeddingHead, withSeparateRelu, copyMatchingLayers, identityInitialise, meanWeights, isTrunkLayer, MAX_AGE, AGE_BINS };
+export { buildNet, buildBaseline, withAuxAgeHead, withAuxEmbeddingHead, withSeparateRelu, copyMatchingLayers, identityInitialise, pruneInto, meanWeights, isTrunkLayer, MAX_AGE, AGE_BINS };
 export type { Head };

@@ -16,7 +16,7 @@ import { initBackend } from '../lib/backend.js';
 import { fileSystemHandler } from '../lib/modelIo.js';
 import { registerFastConvGradients } from './wasmKernels.js';
 import { standardisedEmbeddings } from './embeddings.js';
-import { buildNet, buildBaseline, withAuxAgeHead, withAuxEmbeddingHead, copyMatchingLayers, identityInitialise, isTrunkLayer, AGE_BINS, MAX_AGE } from './models.js';
+import { buildNet, buildBaseline, withAuxAgeHead, withAuxEmbeddingHead, copyMatchingLayers, identityInitialise, pruneInto, isTrunkLayer, AGE_BINS, MAX_AGE } from './models.js';
 import { loadFeatures } from './features.js';
 import type { FeatureSet } from './features.js';
 import { parseOverrides } from './overrides.js';
@@ -58,6 +58,7 @@ const defaults = {
   out: '', // export folder; default models/<task> for ours, .cache/baseline/<task> for baseline
   maxSteps: 0, // stop after this many steps (0 = no limit); for smoke tests and benches
   init: '', // warm start: an exported model folder of the same architecture (e.g. models/age) to fine-tune
+  prune: 0, // 1 = --init is a wider net of the same layout: start from its strongest filters (channel pruning)
   auxAge: 0, // gender only: weight of an auxiliary age head trained beside it (multi-task); the export keeps the gender head alone
   initTrunk: 0, // 1 = take only --init's trunk, its convs (e.g. the age net's into a gender net); the head starts fresh
   teacher: '', // knowledge distillation: an exported model folder (any width) whose outputs on the same augmented batch...
@@ -79,6 +80,8 @@ if (config.teacherFlip && !config.teacher) throw new Error('--teacherFlip needs 
 if (config.teacherFile && (config.teacher || config.task !== 'gender' || config.arch !== 'ours')) throw new Error('--teacherFile is for our gender net, without --teacher');
 if (config.initTrunk !== 0 && config.initTrunk !== 1) throw new Error('--initTrunk must be 0 or 1');
 if (config.initTrunk && !config.init) throw new Error('--initTrunk=1 needs --init');
+if (config.prune !== 0 && config.prune !== 1) throw new Error('--prune must be 0 or 1');
+if (config.prune && (!config.init || config.initTrunk || config.deepBlocks)) throw new Error('--prune=1 needs --init, without --initTrunk or --deepBlocks');
 if (!(config.auxAge >= 0)) throw new Error('--auxAge must be >= 0');
 if (!(config.auxEmbedding >= 0)) throw new Error('--auxEmbedding must be >= 0');
 if (!(config.minTrainAge <= config.maxTrainAge)) throw new Error('--minTrainAge must not exceed --maxTrainAge');
@@ -427,7 +430,12 @@ async function saveCheckpoint(state: TrainState, improved: boolean): Promise<voi
  */
 async function copyWeightsFrom(dir: string, warmStart = false): Promise<void> {
   const saved = await tf.loadLayersModel(fileSystemHandler(dir));
-  if (!warmStart || (!config.initTrunk && !config.auxAge && !config.auxEmbedding && !deepBlocks.length)) net.setWeights(saved.getWeights());
+  if (warmStart && config.prune) {
+    const filled = pruneInto(net, saved);
+    const missing = net.layers.map((l) => l.name).filter((n) => isTrunkLayer(n) && !filled.includes(n));
+    if (missing.length) throw new Error(`--init=${dir} has no layers to prune into ${missing.join(', ')}`);
+    console.log(`${name}: pruned ${filled.join(', ')} from ${dir}; the rest start fresh`);
+  } else if (!warmStart || (!config.initTrunk && !config.auxAge && !config.auxEmbedding && !deepBlocks.length)) net.setWeights(saved.getWeights());
   else {
     const copied = copyMatchingLayers(net, saved, config.initTrunk === 1);
     // The convs --deepBlocks adds are the ones the saved net lacks: they start as the identity.

@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../lib/backend.js';
-import { buildNet, meanWeights, copyMatchingLayers, identityInitialise, withAuxAgeHead, withSeparateRelu } from '../../training/models.js';
+import { buildNet, meanWeights, copyMatchingLayers, identityInitialise, pruneInto, withAuxAgeHead, withSeparateRelu } from '../../training/models.js';
 import { registerFastConvGradients } from '../../training/wasmKernels.js';
 
 const spec = { size: 32, channels: 3 as const };
@@ -69,6 +69,34 @@ describe('deepBlocks and identityInitialise (a deeper warm restart)', () => {
   it('refuses a conv whose input and output channels differ', () => {
     const net = buildNet('gender', spec, widths, 2, 0.3, 0, 1);
     expect(() => identityInitialise(net.getLayer('b1c0_conv'))).toThrow(/as many input as output/);
+  });
+});
+
+describe('pruneInto (channel pruning)', () => {
+  it('into a net of the same widths, copies every weight and so the same function', () => {
+    const source = buildNet('age', spec, widths, 2, 0.3, 0, 1);
+    const target = buildNet('age', spec, widths, 2, 0.3, 0, 2);
+    pruneInto(target, source);
+    target.getWeights().forEach((w, k) => expect(Array.from(w.dataSync())).toEqual(Array.from(source.getWeights()[k].dataSync())));
+  });
+
+  it('keeps the filters with the largest L1 norms, and the matching input channels downstream', () => {
+    const source = buildNet('gender', spec, [8, 16], 2, 0.3, 0, 1);
+    const target = buildNet('gender', spec, [4, 8], 2, 0.3, 0, 2);
+    expect(pruneInto(target, source)).toEqual(['stem_conv', 'b0c1_conv', 'b1c0_conv', 'b1c1_conv', 'p_female']);
+    const stem = source.getLayer('stem_conv').getWeights()[0].arraySync() as number[][][][];
+    const norms = Array.from({ length: 8 }, (_, o) => stem.flat(2).reduce((sum, taps) => sum + Math.abs(taps[o]), 0));
+    const kept = norms.map((n, o) => [n, o]).sort((a, b) => b[0] - a[0]).slice(0, 4).map(([, o]) => o).sort((a, b) => a - b);
+    const prunedStem = target.getLayer('stem_conv').getWeights()[0].arraySync() as number[][][][];
+    expect(prunedStem[1][2][0]).toEqual(kept.map((o) => stem[1][2][0][o]));
+    // The next conv reads only the kept channels: its input axis is the source's, sliced.
+    const next = source.getLayer('b0c1_conv').getWeights()[0].arraySync() as number[][][][];
+    const prunedNext = target.getLayer('b0c1_conv').getWeights()[0].arraySync() as number[][][][];
+    expect(prunedNext[0][0].length).toBe(4);
+    kept.forEach((i, j) => expect(prunedNext[0][0][j].length).toBe(4));
+    const nextKept = Array.from({ length: 8 }, (_, o) => next.flat(2).reduce((sum, taps) => sum + Math.abs(taps[o]), 0))
+      .map((n, o) => [n, o]).sort((a, b) => b[0] - a[0]).slice(0, 4).map(([, o]) => o).sort((a, b) => a - b);
+    kept.forEach((i, j) => expect(prunedNext[2][1][j]).toEqual(nextKept.map((o) => next[2][1][i][o])));
   });
 });
 
