@@ -556,7 +556,7 @@ function initProvenance(dir: string): Record<string, unknown> {
   return {
     // What the model card says of each stage: its schedule and, if it had a teacher, what it learnt from.
     folder: dir, name: manifest.name, command: manifest.command,
-    config: pickDefined(manifest.config ?? {}, ['epochs', 'lr', 'distill', 'teacherFlip', 'auxEmbedding', 'balanceAges', 'deepBlocks']),
+    config: pickDefined(manifest.config ?? {}, ['epochs', 'lr', 'distill', 'teacherFlip', 'auxEmbedding', 'balanceAges', 'deepBlocks', 'widths', 'prune']),
     bestEpoch: manifest.bestEpoch, valScore: manifest.valScore, trainingSeconds: manifest.trainingSeconds, machine: manifest.machine,
     ...(manifest.distilledFrom ? { distilledFrom: manifest.distilledFrom } : {}),
     initialisedFrom: manifest.initialisedFrom,
