@@ -192,7 +192,8 @@ function pruneInto(target: tf.LayersModel, source: tf.LayersModel): string[] {
       const cin = kernel.shape[2]!;
       const inputs = keptIn ?? Array.from({ length: cin }, (_, i) => i);
       const conv = values as number[][][][];
-      const norms = biasValues.map((_, o) => conv.flat(2).reduce((sum, taps) => sum + Math.abs(taps[o]), 0));
+      const taps = conv.flat(2); // every tap's row of output weights, flattened once for all filters
+      const norms = biasValues.map((_, o) => taps.reduce((sum, tap) => sum + Math.abs(tap[o]), 0));
       const keep = norms.map((n, o) => [n, o]).sort((a, b) => b[0] - a[0]).slice(0, outWanted).map(([, o]) => o).sort((a, b) => a - b);
       const sliced = Array.from({ length: kh }, (_, y) => Array.from({ length: kw }, (_, x) => inputs.map((i) => keep.map((o) => conv[y][x][i][o]))));
       const weights = [tf.tensor4d(sliced), tf.tensor1d(keep.map((o) => biasValues[o]))];

@@ -438,10 +438,12 @@ async function copyWeightsFrom(dir: string, warmStart = false): Promise<void> {
   } else if (!warmStart || (!config.initTrunk && !config.auxAge && !config.auxEmbedding && !deepBlocks.length)) net.setWeights(saved.getWeights());
   else {
     const copied = copyMatchingLayers(net, saved, config.initTrunk === 1);
-    // The convs --deepBlocks adds are the ones the saved net lacks: they start as the identity.
-    const added = net.layers.filter((l) => isTrunkLayer(l.name) && !copied.includes(l.name) && !saved.layers.some((s) => s.name === l.name));
-    if (deepBlocks.length) for (const layer of added) identityInitialise(layer);
-    if (deepBlocks.length) copied.push(...added.map((l) => l.name));
+    if (deepBlocks.length) {
+      // The convs --deepBlocks adds are the ones the saved net lacks: they start as the identity.
+      const added = net.layers.filter((l) => isTrunkLayer(l.name) && !copied.includes(l.name) && !saved.layers.some((s) => s.name === l.name));
+      added.forEach(identityInitialise);
+      copied.push(...added.map((l) => l.name));
+    }
     const missing = net.layers.map((l) => l.name).filter((n) => isTrunkLayer(n) && !copied.includes(n));
     if (missing.length) throw new Error(`--init=${dir} lacks trunk layers of this net's shape: ${missing.join(', ')}`);
     console.log(`${name}: copied ${copied.join(', ')}; the rest start fresh`);
@@ -546,11 +548,12 @@ await saveModelForServing(best, outDir, {
 });
 console.log(`saved ${outDir} (best epoch ${state.bestEpoch}, val ${state.bestScore.toFixed(4)})`);
 
-/** What a fine-tuned model started from (or was distilled from), so its card can give the whole chain of commands. */
+/** The keys of `from` that are set (not undefined or empty). */
 function pickDefined(from: Record<string, unknown>, keys: string[]): Record<string, unknown> {
   return Object.fromEntries(keys.filter((k) => from[k] !== undefined && from[k] !== '').map((k) => [k, from[k]]));
 }
 
+/** What a fine-tuned model started from (or was distilled from), so its card can give the whole chain of commands. */
 function initProvenance(dir: string): Record<string, unknown> {
   const manifest = JSON.parse(readFileSync(join(resolve(dir), 'manifest.json'), 'utf8'));
   return {
