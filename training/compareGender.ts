@@ -4,7 +4,9 @@
  * paired against the shipped net as served: z = (gained - lost) / sqrt(gained + lost) (McNemar).
  * We adopt a candidate only at z > 2. The nets may take different input sizes (each reads its
  * own feature cache; the faces and their order are the same in every cache). Then both as served
- * per age band, where the nets differ most (children and over-60s are the hard bands).
+ * per age band, where the nets differ most (children and over-60s are the hard bands), and per race
+ * group with the gap issue 2 bounds (4 points between groups with 200+ faces): a candidate that
+ * ties on accuracy can still move that gap (the 0.585x pruned net: val tie, test gap 5.0 points).
  *   npx tsx training/compareGender.ts --candidate=.cache/runs/gender-hint [--shipped=models/gender]
  */
 import { resolve } from 'node:path';
@@ -13,7 +15,8 @@ import { loadGenderModel } from '../lib/models.js';
 import type { GenderModel } from '../lib/models.js';
 import { assertSameFaces, valOutputs } from './features.js';
 import type { FeatureSet } from './features.js';
-import { AGE_BANDS, facesByAgeBand, pairedWins } from './metrics.js';
+import { AGE_BANDS, facesByAgeBand, pairedWins, raceAccuracyGap, where } from './metrics.js';
+import { RACE_NAMES } from './data.js';
 import { parseOverrides } from './overrides.js';
 
 const config = parseOverrides({ candidate: '', shipped: 'models/gender' }, process.argv.slice(2));
@@ -46,3 +49,16 @@ for (const [b, ids] of facesByAgeBand(served.val.ages).entries()) {
   console.log(`compare-gender split=val band=${band.name} n=${ids.length} shipped=${acc(ids.map((i) => served.right[i]))}% ` +
     `candidate_flip=${acc(ids.map((i) => flipped[i]))}% gained=${gained} lost=${lost} z=${z.toFixed(2)}`);
 }
+const share = (right: boolean[]) => right.filter(Boolean).length / right.length;
+const byRace = (right: boolean[]) => RACE_NAMES.map((name, r) => {
+  const ids = where(right.length, (i) => served.val.races[i] === r);
+  return { name, n: ids.length, accuracy: share(ids.map((i) => right[i])) };
+});
+const shippedRaces = byRace(served.right);
+const candidateRaces = byRace(flipped);
+shippedRaces.forEach((g, r) => {
+  console.log(`compare-gender split=val race=${g.name} n=${g.n} shipped=${(100 * g.accuracy).toFixed(2)}% ` +
+    `candidate_flip=${(100 * candidateRaces[r].accuracy).toFixed(2)}%`);
+});
+console.log(`compare-gender split=val race_gap_points shipped=${raceAccuracyGap(shippedRaces).gapPoints.toFixed(2)} ` +
+  `candidate_flip=${raceAccuracyGap(candidateRaces).gapPoints.toFixed(2)}`);

@@ -178,7 +178,7 @@ copied into \`models/<task>/\`.
 - Gender: ROC AUC ${yrs(m.test.gender.auc, 4)}, expected calibration error ${yrs(m.test.gender.ece, 4)} (10 bins).
 - Age: RMSE ${yrs(m.test.age.rmse)} years, ${pct(m.test.age.within5)} within 5 years.
 - Age range: the nominal ${pct(a.calibration?.intervalLevel, 0)} interval \`[low, high]\` covers **${pct(m.test.age.coverage)}** of test ages (mean width ${yrs(m.test.age.meanWidth, 1)} years).
-- Gender accuracy gap between race groups with 200+ test faces (${m.genderRaceGap.groups.join(', ')}): **${yrs(m.genderRaceGap.gapPoints, 1)} points**${adultGap(m)}.
+- Gender accuracy gap between race groups with 200+ test faces (${m.genderRaceGap.groups.join(', ')}): **${yrs(m.genderRaceGap.gapPoints, 1)} points**${adultGap(m)}. A noisy figure: two group accuracies on 340-1000 faces differ by ~2 points from sampling alone (design notes, "Pruned nets": the shipped gender net's gap is 6.6 points on val).
 - Baseline: conv32-BN-maxpool-conv64-maxpool-dense64-dropout0.5 on 48x48 grayscale; SGD + binary cross-entropy (gender), Adam + MSE (age, trained on ages <= 60, as the original). ${b ? `Commands: \`${b.commands.gender}\`, \`${b.commands.age}\`.` : ''}
 - The peer was trained on UTKFace and may have seen these test images; its row is an upper bound for it.
 ${s ? `- Serving path (JPEG -> decode -> detector -> crop -> models) on the same chips: face found in ${pct(s.detectOn.faceFoundRate, 2)}; detect on: gender ${pct(s.detectOn.genderAccuracy, 2)}, age MAE ${yrs(s.detectOn.ageMae)}; detect off: gender ${pct(s.detectOff.genderAccuracy, 2)}, age MAE ${yrs(s.detectOff.ageMae)}.` : ''}
@@ -472,8 +472,15 @@ ${peerTable(m)}### Plots
   with \`--widths=24,48,96,160\`) reached val 91.66, 91.24, 91.58, 92.17, 92.55, **92.59%**: 27
   faces gained, 22 lost against the shipped net (z = 0.71; 0-12 73.6% vs 71.4%, but 60+ 92.3% vs
   94.5%, 6 faces lost and none gained, as for the 0.40x net), with the flip 92.64%: as accurate on
-  val at 0.585x its MACs, a candidate for the next session's adoption run (not yet through the
-  pipeline, so no test figure).
+  val at 0.585x its MACs. Through the whole adoption pipeline (served on one view, 2026-12-01) it
+  scored **92.44%** on test against 92.36% (AUC 0.9794 vs 0.9787; 60+ 91.9% for both), but its
+  gender gap between race groups rose from 2.5 to **5.0 points** (Asian 89.5% vs 90.9%, Indian
+  94.5% vs 93.5%), over issue 2's 4-point bound, so it was not shipped. That gap is mostly noise:
+  a difference of two group accuracies on 340-1000 faces has a standard error of ~2 points, and
+  on val the *shipped* net's gap is 6.6 points (Asian 87.7%, Black 94.4%) against 5.5 for this one
+  (\`npx tsx training/compareGender.ts\` now prints both). The 2.5 points on test are a lucky draw
+  of a gap near 4-6 points, driven by children (the Asian test faces include 98 aged 0-12, where
+  every net is at ~72%): among faces aged 20+ the groups are within 2-3 points.
 - **The age net's features do not help the gender answer** (not used). A logistic probe for sex
   on the age net's pooled features (flip-averaged as served, fitted on train by full-batch Adam
   with a small L2; a scratch script, not kept) would cost nothing
