@@ -37,8 +37,12 @@ interface ImageRequest {
 /** Room in a JSON body for the options, a data URL prefix and whitespace, bytes. */
 const JSON_OVERHEAD_BYTES = 64 * 1024;
 
-/** Raw image types API Gateway base64-encodes; under serverless-offline only octet-stream survives. */
-const IMAGE_MEDIA_TYPES = new Set(['image/jpeg', 'image/png', 'image/gif', 'image/bmp', 'image/tiff']);
+/**
+ * Raw image bodies: any image/* type API Gateway base64-encoded (under serverless-offline only
+ * octet-stream survives). The type is not trusted or checked against the bytes: clients send
+ * aliases such as image/jpg, and the decoder tells the format from the bytes anyway.
+ */
+const isImageMediaType = (type: string) => type.startsWith('image/');
 
 /** `options` of a JSON body. Unknown keys are refused, so a typo is a 400 and not silently ignored. */
 function analyzeOptionsSchema(maxFacesLimit: number) {
@@ -153,7 +157,7 @@ function parseImageRequest(parts: HttpRequestParts, limits: RequestLimits): Imag
     const bytes = decodeBase64Image(body.image, limits.maxImageBytes);
     return { bytes: checkSize(bytes, limits.maxImageBytes), options: body.options ?? {} };
   }
-  const raw = type === 'application/octet-stream' || (type !== undefined && IMAGE_MEDIA_TYPES.has(type));
+  const raw = type === 'application/octet-stream' || (type !== undefined && isImageMediaType(type));
   if (!raw) {
     throw new AppError('UNSUPPORTED_IMAGE', `Content-Type ${type ?? '(none)'} is not supported: send application/json or application/octet-stream`);
   }

@@ -39,6 +39,8 @@ interface ImageHeader {
   decodeBytes?: number;
   /** PNG only: Adam7 interlacing, which pngjs inflates without an output bound (see lib/imageDecode.ts). */
   interlaced?: boolean;
+  /** PNG only: bits per sample (1-16). pngjs takes ~2.4x as long per pixel at 16 bits (lib/imageDecode.ts). */
+  bitDepth?: number;
   /** Why the file must not be decoded at all (it is malformed in a way a decoder would mishandle); unset when fine. */
   problem?: string;
 }
@@ -143,6 +145,7 @@ function readPng(b: Buffer): ImageHeader {
   let size: Size | undefined;
   let ihdrCount = 0;
   let interlaced = false;
+  let bitDepth: number | undefined;
   for (let i = 8; i + 8 <= b.length;) {
     const length = b.readUInt32BE(i);
     const type = b.toString('latin1', i + 4, i + 8);
@@ -150,6 +153,7 @@ function readPng(b: Buffer): ImageHeader {
       ihdrCount++;
       if (ihdrCount === 1 && i + 21 <= b.length) {
         size = { width: b.readUInt32BE(i + 8), height: b.readUInt32BE(i + 12) };
+        bitDepth = b[i + 16];
         interlaced = b[i + 20] !== 0;
       }
     }
@@ -158,7 +162,7 @@ function readPng(b: Buffer): ImageHeader {
   }
   if (!size) return sized('png', 0, 0);
   const problem = ihdrCount > 1 ? `corrupt png: ${ihdrCount} IHDR chunks, a PNG has exactly one` : undefined;
-  return sized('png', size.width, size.height, { interlaced, ...(problem ? { problem } : {}) });
+  return sized('png', size.width, size.height, { interlaced, bitDepth, ...(problem ? { problem } : {}) });
 }
 
 /** Occurrences of the two bytes `first, second` in `b` (native search). */

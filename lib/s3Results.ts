@@ -125,6 +125,8 @@ async function processRecord(record: S3ObjectRecord, deps: S3Deps): Promise<Reco
   }
   if (!record.eventName.startsWith('ObjectCreated:')) return ignored(log, key, `event ${record.eventName}`);
   if (!key.startsWith(routing.inputPrefix)) return ignored(log, key, `outside the input prefix ${routing.inputPrefix}`);
+  // The S3 console's "Create folder" writes an empty object named like a folder: not an upload.
+  if (key.endsWith('/') && record.size === 0) return ignored(log, key, 'a folder marker (empty key ending in /)');
 
   const source = { bucket: record.bucket, key, eTag: bareETag(record.eTag), versionId: record.versionId };
   const target = (kind: 'result' | 'error') => ({ bucket: routing.resultsBucket || record.bucket, key: resultKeyFor(key, routing.resultsPrefix, kind) });

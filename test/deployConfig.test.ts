@@ -69,6 +69,20 @@ describe('deployment template (serverless package)', () => {
     expect(s3.flatMap((s) => list(s.Action)).sort()).toEqual(['s3:GetObject', 's3:GetObject', 's3:PutObject']);
   });
 
+  // Lambda retries a failed S3 event twice and then drops it; the queue keeps it (nothing lost).
+  it('sends s3 events that fail every retry to a queue the s3 role alone may write to', () => {
+    const configs = ofType('AWS::Lambda::EventInvokeConfig');
+    expect(configs.map(([, c]) => c.Properties.FunctionName)).toEqual([{ Ref: 'S3LambdaFunction' }]);
+    const queueArn = { 'Fn::GetAtt': ['S3FailedEventsQueue', 'Arn'] };
+    expect(configs[0][1].Properties.DestinationConfig).toEqual({ OnFailure: { Destination: queueArn } });
+    expect(template.Resources.S3FailedEventsQueue.Type).toBe('AWS::SQS::Queue');
+    const senders = ofType('AWS::IAM::Role').filter(([, r]) => statementsOf(r).some((s) => list(s.Action).includes('sqs:SendMessage')));
+    expect(senders.map(([id]) => id)).toEqual(['S3Role']);
+    expect(statementsOf(senders[0][1]).filter((s) => list(s.Action).includes('sqs:SendMessage'))).toEqual([
+      { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: queueArn },
+    ]);
+  });
+
   it('uses s3:* only to deny, in bucket policies (e.g. the deployment bucket refusing plain HTTP)', () => {
     for (const [id, policy] of ofType('AWS::S3::BucketPolicy')) {
       for (const s of [policy.Properties.PolicyDocument.Statement].flat() as Statement[]) {

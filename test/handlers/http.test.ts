@@ -315,6 +315,21 @@ describe('handlers/http.ts in-process', () => {
     expect(JSON.parse(res.body!)).toMatchObject({ error: { code: 'UNSUPPORTED_IMAGE' } });
   });
 
+  // API Gateway base64-encodes any image/* body; clients send aliases such as image/jpg.
+  it('reads a base64-encoded image/* body by its bytes, whatever the image type says', async () => {
+    const { handler } = await import('../../handlers/http.js');
+    const chip = readChip(sampleTestChips(SAMPLE_SIZE)[0]).toString('base64');
+    for (const type of ['image/jpg', 'image/pjpeg', 'image/png']) {
+      const res = await handler(event(chip, { 'content-type': type }), context(30_000));
+      expect(res.statusCode, type).toBe(200);
+      expect(JSON.parse(res.body!).faces, type).toHaveLength(1);
+    }
+    const svg = Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64"/>').toString('base64');
+    const refused = await handler(event(svg, { 'content-type': 'image/svg+xml' }), context(30_000));
+    expect(refused.statusCode).toBe(415);
+    expect(JSON.parse(refused.body!)).toMatchObject({ error: { code: 'UNSUPPORTED_IMAGE' } });
+  });
+
   it('answers 400 to an event that is not from an HTTP API', async () => {
     const { handler } = await import('../../handlers/http.js');
     const res = await handler({ Records: [] }, context(30_000));

@@ -241,4 +241,15 @@ describe('decodeImage before decoding', () => {
     expect(performance.now() - started).toBeLessThan(500); // a decode would take ~1.8 s
     await expect(decodeImage(header, { ...LIMITS, deadline: Date.now() + 60_000 })).rejects.toMatchObject({ code: 'UNSUPPORTED_IMAGE' });
   });
+
+  // pngjs takes ~2.4x as long per pixel at 16 bits: 4 MP is ~0.6 s estimated at 8 bits, ~1.5 s at 16.
+  it('expects a 16-bit PNG to take longer to decode than an 8-bit one of the same size', async () => {
+    expect(readImageHeader(pngBomb(2000, 2000, 16))).toMatchObject({ bitDepth: 16 });
+    const deadline = () => Date.now() + 1_000;
+    await expect(decodeImage(pngBomb(2000, 2000, 16), { ...LIMITS, deadline: deadline() })).rejects.toMatchObject({ code: 'TIMEOUT' });
+    // The 8-bit twin fits the time and is decoded (pngjs pads its short data); only its size is
+    // compared, as a failing match on the 16 MB bitmap would make vitest format all of it.
+    const { width, height } = await decodeImage(pngBomb(2000, 2000, 8), { ...LIMITS, deadline: deadline() });
+    expect({ width, height }).toEqual({ width: 2000, height: 2000 });
+  });
 });

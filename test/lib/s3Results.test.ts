@@ -143,6 +143,17 @@ describe('processS3Records', () => {
     expect(state.reads).toBe(0);
   });
 
+  it('ignores the empty folder marker the S3 console creates, but not an empty upload', async () => {
+    await upload('uploads/team/', '');
+    await upload('uploads/empty.jpg', '');
+    const { store, state } = observed();
+    const outcomes = await processS3Records([record('uploads/team/', { size: 0 }), record('uploads/empty.jpg', { size: 0 })],
+      deps(store, { routing: { ...routing, resultsPrefix: 'r9/' } }));
+    expect(outcomes.map((o) => o.outcome)).toEqual(['ignored', 'error']);
+    expect(await listKeys('r9/', bucket)).toEqual(['r9/uploads/empty.jpg.error.json']);
+    expect(state.reads).toBe(1);
+  });
+
   it('skips an object deleted before it was processed', async () => {
     const outcomes = await processS3Records([record('uploads/gone.jpg')], deps(s3Store, { routing: { ...routing, resultsPrefix: 'r4/' } }));
     expect(outcomes[0].outcome).toBe('skipped');

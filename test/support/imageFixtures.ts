@@ -78,8 +78,8 @@ function encodePng(image: Rgba, options: { bitDepth?: 8 | 16; interlaced?: boole
 }
 
 /** A valid PNG signature and IHDR claiming width x height, and almost no data: a bomb if decoded. */
-function pngBomb(width: number, height: number): Buffer {
-  return Buffer.concat([PNG_SIGNATURE, ihdr(width, height), pngChunk('IDAT', deflateSync(Buffer.alloc(64))), pngChunk('IEND')]);
+function pngBomb(width: number, height: number, bitDepth = 8): Buffer {
+  return Buffer.concat([PNG_SIGNATURE, ihdr(width, height, bitDepth), pngChunk('IDAT', deflateSync(Buffer.alloc(64))), pngChunk('IEND')]);
 }
 
 /** A small PNG whose second IHDR claims width x height (pngjs takes the last one). */
