@@ -197,6 +197,12 @@ ${peerTable(m)}### Plots
 
 ## Design notes (measured here, on val unless stated)
 
+Roughly in the order they were measured. "The shipped net" or "the shipped pair" means the one
+shipped when the note was written: up to the note "Shipped: the age-balanced lineage's second warm
+restart", the gender net was gender-bfd28ea7 (80x80, served with its flip: val 92.42%, both models
+14.3-15.5 ms on an AMD EPYC vCPU); from it on, gender-105e66da (one view: val 92.38%, both models
+10.8-11.4 ms). The figures of the models shipped now are in the tables above.
+
 - **Input representation: 64x64 RGB** (the age net; the gender net later moved to 80x80, below), chosen on val by a controlled run: the same net, seed and
   4-epoch schedule on the gender task reached val 86.42% on 48x48 grayscale and 88.19% on 64x64
   RGB (+1.8 points), training at 107 vs 82 images/s
@@ -252,8 +258,8 @@ ${peerTable(m)}### Plots
   An age net of the same width (\`npm run train -- --task=age --widths=16,32,64,96 --epochs=20\`,
   then twice \`--init=<it> --epochs=8 --lr=5e-4\`) reached val MAE 6.31, then 6.12, then 6.05
   (median, no flip; ~90 s an epoch); with the flip 5.79 against the shipped net's 5.24 (+0.55 years,
-  standard error 0.09). Both with the flip take 4.2-4.6 ms against 14.3-14.6 ms for the shipped
-  pair on an AMD EPYC vCPU (BENCHMARKS.md, "The half-width pair"): under the 5 ms target, but the age net would miss
+  standard error 0.09). Both with the flip take 4.2-4.6 ms against 14.3-14.6 ms for the pair
+  shipped then on an AMD EPYC vCPU (BENCHMARKS.md, "The half-width pair"): under the 5 ms target, but the age net would miss
   the 5.5-year one. The price of the 5 ms class, measured (2026-12-01). A third warm restart of
   that age net reached 6.00 (5.72 with the flip); a fourth that also learns from the shipped age
   net's flip-averaged output (\`--init=<it> --teacher=models/age --teacherFlip=1 --distill=0.5
@@ -267,7 +273,7 @@ ${peerTable(m)}### Plots
   kernels; \`training/wasmKernels.ts\` adds them, tested against tfjs's reference kernels). In the
   4-epoch gender schedule above (64x64, seed 1337) it reached val 78.80, 85.06, **86.42**, 86.33%, the
   level of the half-width full-conv net (86.84%), with 55% of its multiply-adds but only 9-20% less
-  inference time (both models, both flips: 3.5 vs 4.4-4.5 ms; twice as wide, 9.1-9.8 ms; shipped
+  inference time (both models, both flips: 3.5 vs 4.4-4.5 ms; twice as wide, 9.1-9.8 ms; the pair shipped then
   14.8-15.0 ms; BENCHMARKS.md). tfjs 4.22's SeparableConv2D initialises its 1x1 kernel with the
   depthwise initializer (a first run stayed at loss ln 2), so \`training/models.ts\` sets both.
 - **No batch norm.** On wasm, batch norm's gradient (mostly \`Tile\`) cost 40% of a step:
