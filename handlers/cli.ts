@@ -5,6 +5,7 @@
  * Exit code 0 when every file got an answer, 1 when any got an error (printed as {"error": ...}).
  */
 import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { getAnalyzer } from '../lib/analyzer.js';
 import { AppError, toAppError } from '../lib/errors.js';
 
@@ -23,7 +24,8 @@ const analyzer = await getAnalyzer();
 let failures = 0;
 for (const file of files) {
   try {
-    const bytes = await readFile(file).catch((cause) => {
+    // npm runs scripts from the package root; INIT_CWD is where `npm run predict` was typed.
+    const bytes = await readFile(resolve(process.env.INIT_CWD ?? process.cwd(), file)).catch((cause) => {
       throw new AppError('INVALID_REQUEST', `cannot read ${file}: ${(cause as NodeJS.ErrnoException).code ?? cause}`, { cause });
     });
     console.log(JSON.stringify({ file, ...(await analyzer.analyze(bytes, { detect, maxFaces })) }));

@@ -23,4 +23,11 @@ describe('npm run predict (CLI)', () => {
     expect(photo.imageSize).toMatchObject({ width: 640, height: 480 });
     expect(bad).toEqual({ file: text, error: { code: 'UNSUPPORTED_IMAGE', message: expect.any(String) } });
   });
+
+  // npm runs the script from the package root and says where it was typed in INIT_CWD.
+  it('reads relative paths from the folder `npm run predict` was typed in', async () => {
+    const env = { ...process.env, INIT_CWD: join(process.cwd(), 'bench') };
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'handlers/cli.ts', 'fixtures/face-640x480.jpg'], { env });
+    expect(JSON.parse(stdout.trim()).faces).toHaveLength(1);
+  });
 });

@@ -10,7 +10,8 @@ function parseOverrides<T extends Record<string, string | number>>(defaults: T, 
     let [key, value] = arg.slice(2).split(/=(.*)/s, 2) as [string, string | undefined];
     if (value === undefined) value = args[++i];
     if (!(key in defaults)) throw new Error(`unknown option --${key}; known: ${Object.keys(defaults).join(', ')}`);
-    if (value === undefined) throw new Error(`--${key} needs a value`);
+    // An empty value is refused too: `--epochs=` read as 0, and `--out=` fell back to models/<task>.
+    if (value === undefined || value === '') throw new Error(`--${key} needs a value`);
     if (typeof defaults[key] === 'number') {
       const n = Number(value);
       if (!Number.isFinite(n)) throw new Error(`--${key} must be a number, got ${value}`);

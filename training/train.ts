@@ -8,7 +8,7 @@
  * Each epoch's net stays in checkpoints/<name>/epochs/<epoch>/, for weight averaging (training/soup.ts).
  */
 import * as tf from '@tensorflow/tfjs';
-import { mkdirSync, writeFileSync, readFileSync, existsSync, rmSync, renameSync } from 'node:fs';
+import { mkdirSync, writeFileSync, readFileSync, existsSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { cpus } from 'node:os';
 import { createHash } from 'node:crypto';
@@ -24,6 +24,8 @@ import { mulberry32, shuffleInPlace } from './random.js';
 import { ProgressBar } from './progress.js';
 import { saveModelForServing } from './export.js';
 import { configDifferences, resumeRefusal } from './resumeCheck.js';
+import { optimizerStateBytes, optimizerStateFrom, recoverCheckpoint, swapInCheckpoint } from './checkpoint.js';
+import type { OptimizerIndexEntry } from './checkpoint.js';
 import { preprocessFingerprint } from './preprocessFingerprint.js';
 import { summariseAgeDistribution } from '../lib/models.js';
 import { ageBandWeights } from './metrics.js';
@@ -362,6 +364,7 @@ interface RunOrigin {
 type SavedState = TrainState & Partial<Omit<RunOrigin, 'config'>> & { config: Record<string, unknown> };
 
 function readCheckpointState(): SavedState | undefined {
+  recoverCheckpoint(checkpointDir);
   const path = join(checkpointDir, 'state.json');
   return existsSync(path) ? JSON.parse(readFileSync(path, 'utf8')) : undefined;
 }
@@ -401,24 +404,22 @@ function runIdentity(): Record<string, unknown> {
   };
 }
 
-/** Writes the checkpoint beside the old one, then swaps, so a kill mid-save loses nothing. */
+/** Writes the checkpoint beside the old one, then swaps (training/checkpoint.ts), so a kill at any point loses at most this epoch. */
 async function saveCheckpoint(state: TrainState, improved: boolean): Promise<void> {
-  const tmp = `${checkpointDir}.tmp`;
-  rmSync(tmp, { recursive: true, force: true });
-  await net.save(fileSystemHandler(join(tmp, 'model'))); // with --auxAge, both heads: a resume continues both
-  const named = await optimizer.getWeights();
-  writeFileSync(join(tmp, 'optimizer.json'), JSON.stringify(named.map((w) => ({ name: w.name, shape: w.tensor.shape }))));
-  writeFileSync(join(tmp, 'optimizer.bin'), Buffer.concat(named.map((w) => Buffer.from((w.tensor.dataSync() as Float32Array).buffer))));
-  writeFileSync(join(tmp, 'state.json'), JSON.stringify({ ...state, ...origin }, null, 1));
-  if (improved) await model.save(fileSystemHandler(join(tmp, 'best')));
-  else if (existsSync(join(checkpointDir, 'best'))) renameSync(join(checkpointDir, 'best'), join(tmp, 'best'));
   // Every epoch's serving net (without auxiliary heads) is kept too, as an export the val tools
   // load: averaging the weights of several (training/soup.ts) costs nothing at inference.
-  if (existsSync(join(checkpointDir, 'epochs'))) renameSync(join(checkpointDir, 'epochs'), join(tmp, 'epochs'));
-  const last = state.history[state.history.length - 1] as { valScore: number };
-  await saveModelForServing(model, join(tmp, 'epochs', String(state.epoch)), { ...runIdentity(), epoch: state.epoch, valScore: last.valScore });
-  rmSync(checkpointDir, { recursive: true, force: true });
-  renameSync(tmp, checkpointDir);
+  await swapInCheckpoint(checkpointDir, improved ? ['epochs'] : ['epochs', 'best'], async (tmp) => {
+    await net.save(fileSystemHandler(join(tmp, 'model'))); // with --auxAge, both heads: a resume continues both
+    const { index, bytes } = optimizerStateBytes(await optimizer.getWeights());
+    writeFileSync(join(tmp, 'optimizer.json'), JSON.stringify(index));
+    writeFileSync(join(tmp, 'optimizer.bin'), bytes);
+    writeFileSync(join(tmp, 'state.json'), JSON.stringify({ ...state, ...origin }, null, 1));
+    if (improved) await model.save(fileSystemHandler(join(tmp, 'best')));
+    const last = state.history[state.history.length - 1] as { valScore: number };
+    const epochDir = join(tmp, 'epochs', String(state.epoch));
+    rmSync(epochDir, { recursive: true, force: true }); // hard-linked to the old checkpoint's, if it had one
+    await saveModelForServing(model, epochDir, { ...runIdentity(), epoch: state.epoch, valScore: last.valScore });
+  });
 }
 
 /**
@@ -462,17 +463,10 @@ async function resumeIfPossible(): Promise<TrainState> {
   }
   const state = saved;
   await copyWeightsFrom(join(checkpointDir, 'model'));
-  const opt = JSON.parse(readFileSync(join(checkpointDir, 'optimizer.json'), 'utf8')) as { name: string; shape: number[] }[];
-  const bin = readFileSync(join(checkpointDir, 'optimizer.bin'));
-  const values = new Float32Array(bin.buffer, bin.byteOffset, bin.byteLength / 4);
+  const index = JSON.parse(readFileSync(join(checkpointDir, 'optimizer.json'), 'utf8')) as OptimizerIndexEntry[];
   // Adam creates its slot variables lazily: run one zero-lr step so they exist, then overwrite them.
   optimizer.minimize(() => tf.mul(0, batchLoss(pixelBatch(train, [0]), targets(train, [0]), train, [0], false)) as tf.Scalar);
-  let offset = 0;
-  await optimizer.setWeights(opt.map((w) => {
-    const size = w.shape.reduce((a, b) => a * b, 1);
-    offset += size;
-    return { name: w.name, tensor: tf.tensor(values.slice(offset - size, offset), w.shape) };
-  }));
+  await optimizer.setWeights(optimizerStateFrom(index, readFileSync(join(checkpointDir, 'optimizer.bin'))));
   console.log(`resumed ${name} after epoch ${state.epoch} (started as: ${origin.command})`);
   return { epoch: state.epoch, bestScore: state.bestScore, bestEpoch: state.bestEpoch, history: state.history, seconds: state.seconds };
 }
