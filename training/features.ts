@@ -56,6 +56,12 @@ function staleReason(meta: { preprocessFingerprint?: unknown }, current: string)
   return undefined;
 }
 
+type SplitLabels = Record<'files' | 'ages' | 'females' | 'races', unknown[]>;
+
+function labelsDiffer(meta: Partial<SplitLabels>, labels: SplitLabels): boolean {
+  return (Object.keys(labels) as (keyof SplitLabels)[]).some((k) => JSON.stringify(meta[k]) !== JSON.stringify(labels[k]));
+}
+
 /** Reads one split's cached features; refuses a cache made by other preprocessing than this checkout's. */
 async function loadFeatures(spec: InputSpec, split: Split, root = FEATURE_DIR): Promise<FeatureSet> {
   const dir = specDir(spec, root);
@@ -130,12 +136,18 @@ async function extract(spec: InputSpec, data: string, root = FEATURE_DIR): Promi
   const limits = chipLimits();
   for (const split of SPLITS) {
     const metaPath = join(dir, `${split}.json`);
+    const part = rows.filter((r) => r.split === split);
+    const labels = {
+      files: part.map((r) => r.file), ages: part.map((r) => r.age),
+      females: part.map((r) => (r.gender === 'female' ? 1 : 0)), races: part.map((r) => r.race),
+    };
     if (existsSync(metaPath)) {
-      const stale = staleReason(JSON.parse(readFileSync(metaPath, 'utf8')), fingerprint);
+      const meta = JSON.parse(readFileSync(metaPath, 'utf8'));
+      // The cache is keyed by input spec only: another --data folder (or an edited CSV) must not pass for it.
+      const stale = staleReason(meta, fingerprint) ?? (labelsDiffer(meta, labels) ? `holds other faces or labels than ${join(data, 'utkface.csv')}` : undefined);
       if (!stale) { console.log(`${split}: cached`); continue; }
       console.log(`${split}: cache ${stale}; extracting again`);
     }
-    const part = rows.filter((r) => r.split === split);
     const pixels = new Uint8Array(part.length * per);
     const t0 = Date.now();
     for (const [i, row] of part.entries()) {
@@ -146,11 +158,7 @@ async function extract(spec: InputSpec, data: string, root = FEATURE_DIR): Promi
     // Pixels first, then the metadata that vouches for them: a kill in between leaves a stale
     // .json (or none), never a current one beside old pixels.
     writeFileSync(join(dir, `${split}.u8`), pixels);
-    writeFileSync(metaPath, JSON.stringify({
-      preprocessFingerprint: fingerprint, spec,
-      files: part.map((r) => r.file), ages: part.map((r) => r.age),
-      females: part.map((r) => (r.gender === 'female' ? 1 : 0)), races: part.map((r) => r.race),
-    }));
+    writeFileSync(metaPath, JSON.stringify({ preprocessFingerprint: fingerprint, spec, ...labels }));
     console.log(`\r${split}: ${part.length} faces in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   }
 }

@@ -1,6 +1,13 @@
-/** Small face helpers: batching a split (offline tools) and mirroring a face crop (serving's test-time flip, flipChoice). */
+/**
+ * Small face helpers: batching a split (offline tools) and mirroring a face crop (serving's
+ * test-time flip, flipChoice); and the feature cache following the data folder it is built from.
+ */
+import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { inBatches } from '../../training/features.js';
+import { SPLITS } from '../../training/data.js';
+import { extract, inBatches, loadFeatures } from '../../training/features.js';
 import { mirroredFace } from '../../lib/preprocess.js';
 
 describe('inBatches', () => {
@@ -25,4 +32,30 @@ describe('mirroredFace', () => {
     expect(Array.from(mirror.subarray(18, 27))).toEqual([...pixel(2, 2), ...pixel(2, 1), ...pixel(2, 0)]);
     expect(mirroredFace(mirror, spec)).toEqual(face);
   });
+});
+
+describe('extract (npm run features)', () => {
+  const DATA = resolve(process.env.UTKFACE_DIR ?? '../shared/data');
+  /** A data folder holding `perSplit` faces of each split, starting at the `skip`-th, images linked from the real one. */
+  function dataFolder(perSplit: number, skip: number): string {
+    const dir = mkdtempSync(join(tmpdir(), 'data-'));
+    mkdirSync(join(dir, 'utkface'));
+    const [header, ...lines] = readFileSync(join(DATA, 'utkface.csv'), 'utf8').trim().split(/\r?\n/);
+    const chosen = SPLITS.flatMap((split) => lines.filter((l) => l.endsWith(`,${split}`)).slice(skip, skip + perSplit));
+    for (const line of chosen) symlinkSync(join(DATA, 'utkface', line.split(',')[0]), join(dir, 'utkface', line.split(',')[0]));
+    writeFileSync(join(dir, 'utkface.csv'), `${[header, ...chosen].join('\n')}\n`);
+    return dir;
+  }
+
+  // The cache is keyed by input spec: another data folder used to print "cached" and keep the old faces.
+  it('extracts again when the data folder holds other faces than the cache', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'features-'));
+    const spec = { size: 8, channels: 3 as const };
+    await extract(spec, dataFolder(2, 0), root);
+    const other = dataFolder(2, 5);
+    await extract(spec, other, root);
+    const val = await loadFeatures(spec, 'val', root);
+    const expected = readFileSync(join(other, 'utkface.csv'), 'utf8').split('\n').filter((l) => l.endsWith(',val')).map((l) => l.split(',')[0]);
+    expect(val.files).toEqual(expected);
+  }, 60_000);
 });
