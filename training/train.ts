@@ -383,6 +383,22 @@ function originOf(state: SavedState): RunOrigin {
   return originNow(savedConfig);
 }
 
+/**
+ * A resumed run reads its teacher again (its --teacher net or --teacherFile), so the teacher
+ * must still be the one the checkpoint recorded: otherwise one run would quietly learn from two.
+ * Checkpoints from before weight hashes were recorded are checked by what they have.
+ */
+function refuseChangedTeacher(recorded: Record<string, unknown> | undefined): void {
+  if (!recorded) return;
+  const now = config.teacher ? initProvenance(config.teacher) : teacherFile?.provenance;
+  const changed = (['sha256', 'weightsSha256'] as const).filter((k) => recorded[k] !== undefined && recorded[k] !== now?.[k]);
+  if (changed.length) {
+    console.error(`${checkpointDir} was distilled from a teacher that has changed since (${changed.map((k) => `${k} ${recorded[k]} -> ${now?.[k]}`).join('; ')}): ` +
+      `restore ${config.teacher || config.teacherFile} or train under another --name`);
+    process.exit(1);
+  }
+}
+
 /** This run as its own origin: its command and pipeline, and the --init/--teacher folders as they are now. */
 function originNow(runConfig: Config): RunOrigin {
   return {
@@ -484,6 +500,7 @@ mkdirSync(checkpointDir, { recursive: true });
 // A fresh run reads provenance now, with the weights: the init folder may be overwritten while
 // this run trains (or before a resume, which therefore takes it from the checkpoint).
 const origin: RunOrigin = saved ? originOf(saved) : originNow(config);
+if (saved) refuseChangedTeacher(origin.distilledFrom);
 const state = await resumeIfPossible();
 if (state.epoch >= config.epochs) console.log(`${name}: all ${config.epochs} epochs done; exporting the checkpoint's best epoch`);
 let stepsDone = 0;
@@ -553,6 +570,8 @@ function initProvenance(dir: string): Record<string, unknown> {
   return {
     // What the model card says of each stage: its schedule and, if it had a teacher, what it learnt from.
     folder: dir, name: manifest.name, command: manifest.command,
+    // The weights themselves: a folder's contents can change under its name (a resume checks this).
+    weightsSha256: createHash('sha256').update(readFileSync(join(resolve(dir), 'weights.bin'))).digest('hex'),
     config: pickDefined(manifest.config ?? {}, ['epochs', 'lr', 'distill', 'teacherFlip', 'auxEmbedding', 'balanceAges', 'deepBlocks', 'widths', 'prune']),
     bestEpoch: manifest.bestEpoch, valScore: manifest.valScore, trainingSeconds: manifest.trainingSeconds, machine: manifest.machine,
     ...(manifest.distilledFrom ? { distilledFrom: manifest.distilledFrom } : {}),
