@@ -73,6 +73,11 @@ const defaults = {
 type Config = typeof defaults;
 const config: Config = parseOverrides(defaults, process.argv.slice(2));
 if (config.task !== 'gender' && config.task !== 'age') throw new Error('--task must be gender or age');
+// Counts: a fraction or zero is a typo, and --batch=0 trained on NaN losses without a word.
+for (const key of ['seed', 'size', 'convsPerBlock', 'epochs', 'batch', 'maxSteps', 'maxTrainAge', 'minTrainAge', 'maxValAge'] as const) {
+  const least = key === 'maxSteps' || key === 'minTrainAge' || key === 'seed' ? 0 : 1;
+  if (!Number.isInteger(config[key]) || config[key] < least) throw new Error(`--${key} must be a whole number >= ${least}, got ${config[key]}`);
+}
 if (config.arch !== 'ours' && config.arch !== 'baseline') throw new Error('--arch must be ours or baseline');
 if (!['full', 'separable'].includes(config.conv)) throw new Error(`--conv=${config.conv}: full or separable`);
 if (config.conv !== 'full' && config.arch !== 'ours') throw new Error('--conv is for our net');
