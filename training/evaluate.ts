@@ -17,7 +17,8 @@ import { loadConfig } from '../lib/config.js';
 import { AppError } from '../lib/errors.js';
 import { facesOf, loadFeaturePair } from './features.js';
 import type { FeatureSet } from './features.js';
-import { RACE_NAMES } from './data.js';
+import { RACE_NAMES, loadRows } from './data.js';
+import { copiesFromOtherSplits } from './imageCopies.js';
 import { parseOverrides } from './overrides.js';
 import { AGE_BANDS, accuracy, ageBandIndex, ageStats, expectedCalibrationError, pick, raceAccuracyGap, reliability, rocAuc, where } from './metrics.js';
 import { scatterSvg, calibrationSvg } from './plots.js';
@@ -99,6 +100,11 @@ function genderRaceGap(keep: (i: number) => boolean) {
 }
 const raceGap = genderRaceGap(() => true);
 const raceGapAdults = genderRaceGap((i) => test.ages[i] >= 20);
+
+// --- the same figures without test chips that are copies of train or val chips (training/imageCopies.ts) ---
+const copies = copiesFromOtherSplits(resolve(config.data), loadRows(resolve(config.data)), 'test');
+const withoutCopies = { copies: copies.size, ...figures(where(n, (i) => !copies.has(test.files[i]))) };
+console.log(`${copies.size} test chips are byte copies of train or val chips; without them: gender ${(100 * withoutCopies.gender.accuracy).toFixed(2)}%, age MAE ${withoutCopies.age.mae.toFixed(3)}`);
 
 // --- baseline row (the original notebook's recipe, same split) ----------------------------------------
 async function baselineRow() {
@@ -209,6 +215,7 @@ const metrics = {
   ageBandMae: bandMae,
   genderRaceGap: raceGap,
   genderRaceGapAges20Plus: raceGapAdults,
+  testWithoutCopies: withoutCopies,
   genderReliability: reliability(pFemale, test.females),
   ageLe60: { mae: byGroup['age <= 60'].age.mae, genderAccuracy: byGroup['age <= 60'].gender.accuracy },
   baseline,

@@ -57,7 +57,11 @@ function mean(xs: ArrayLike<number>): number {
   return xs.length ? s / xs.length : NaN;
 }
 
-/** The value at quantile q (0..1) of the values, nearest rank rounding down (the benches' p50/p95). */
+/**
+ * The value at quantile q (0..1) of the values: the (floor(q x n) + 1)-th smallest, one rank above
+ * the textbook nearest rank (ceil(q x n)) when q x n is whole (p50 of 50 runs: the 26th, not the
+ * 25th). Kept as is because every p50/p95 in BENCHMARKS.md was ranked this way (it says so).
+ */
 function quantile(values: ArrayLike<number>, q: number): number {
   const sorted = Array.from(values).sort((x, y) => x - y);
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
