@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { initBackend } from './backend.js';
 import { decodeLimitsFrom, getConfig } from './config.js';
 import type { Config } from './config.js';
+import { VERIFY_MAX_FACES } from './verify.js';
 import { AppError } from './errors.js';
 import { decodeImage } from './imageDecode.js';
 import type { DecodedImage } from './imageDecode.js';
@@ -74,8 +75,10 @@ class FaceAnalyzer {
   async analyze(bytes: Uint8Array, options: Partial<AnalyzeOptions> = {}, deadline = Date.now() + this.config.timeBudgetMs): Promise<AnalyzeResult> {
     // The default face cap never exceeds the configured limit, or a low MAX_FACES_LIMIT would refuse every default request.
     const opts = { ...DEFAULT_OPTIONS, maxFaces: Math.min(DEFAULT_OPTIONS.maxFaces, this.config.maxFacesLimit), ...options };
-    if (!Number.isInteger(opts.maxFaces) || opts.maxFaces < 1 || opts.maxFaces > this.config.maxFacesLimit) {
-      throw new AppError('INVALID_REQUEST', `maxFaces must be an integer from 1 to ${this.config.maxFacesLimit}`);
+    // Verify's two faces are always allowed, whatever MAX_FACES_LIMIT says (the HTTP API checks that limit itself).
+    const limit = Math.max(this.config.maxFacesLimit, VERIFY_MAX_FACES);
+    if (!Number.isInteger(opts.maxFaces) || opts.maxFaces < 1 || opts.maxFaces > limit) {
+      throw new AppError('INVALID_REQUEST', `maxFaces must be an integer from 1 to ${limit}`);
     }
     if (opts.ageLevel !== undefined && !(opts.ageLevel > 0 && opts.ageLevel < 1)) {
       throw new AppError('INVALID_REQUEST', `ageLevel must be between 0 and 1 (exclusive), got ${opts.ageLevel}`);

@@ -8,6 +8,7 @@ import { AppError } from './errors.js';
 import { gifLzwTerminates } from './gifLzw.js';
 import { bmpLayoutProblem, gifFrames, readImageHeader } from './imageHeader.js';
 import type { ImageFormat } from './imageHeader.js';
+import { OUTSIDE_VALUE } from './preprocess.js';
 import type { RgbaImage } from './preprocess.js';
 
 interface DecodeLimits {
@@ -135,7 +136,22 @@ async function decodeImage(bytes: Uint8Array, limits: DecodeLimits): Promise<Dec
   }
   const { data, width: w, height: h } = image.bitmap;
   if (!w || !h || data.length < w * h * 4) throw new AppError('UNSUPPORTED_IMAGE', `decoded ${format} has no pixels`);
+  if (format !== 'jpeg') flattenOntoGrey(data, w * h);
   return { data, width: w, height: h, format };
+}
+
+/**
+ * Composites transparent pixels onto the grey that fills crops beyond the image's edge. The
+ * detector and the models read RGB only: a transparent pixel used to count with whatever colour
+ * it hid (a fully transparent PNG of a face still got an age and a sex). JPEGs have no alpha.
+ */
+function flattenOntoGrey(rgba: Uint8Array | Buffer, pixels: number): void {
+  for (let i = 3; i < pixels * 4; i += 4) {
+    const alpha = rgba[i];
+    if (alpha === 255) continue;
+    for (let c = i - 3; c < i; c++) rgba[c] = Math.round((rgba[c] * alpha + OUTSIDE_VALUE * (255 - alpha)) / 255);
+    rgba[i] = 255;
+  }
 }
 
 /** Adam7 passes: first column, first row, column step, row step. */

@@ -241,5 +241,5 @@ function mirroredFace(face: Uint8Array, { size, channels }: InputSpec): Uint8Arr
   return out;
 }
 
-export { toModelInput, mirroredFace, sameSpec, PIXEL_SCALE };
+export { toModelInput, mirroredFace, sameSpec, PIXEL_SCALE, OUTSIDE_VALUE };
 export type { RgbaImage, PixelBox, InputSpec };

@@ -74,6 +74,9 @@ interface VerifyResult {
   reasons: Reason[];
 }
 
+/** Faces verify asks the analyzer for: it must see a second face to call a photo inconclusive. */
+const VERIFY_MAX_FACES = 2;
+
 type ThresholdConfig = Pick<Config, 'verifyAgeLevel' | 'verifyAgeTolerance' | 'verifyMinGenderConfidence' | 'verifyMinDetectionScore'>;
 
 function thresholdsFrom(config: ThresholdConfig): VerifyThresholds {
@@ -83,9 +86,12 @@ function thresholdsFrom(config: ThresholdConfig): VerifyThresholds {
   };
 }
 
-/** How the analyzer must run for `decideVerification`: detection on, age range at the verify level. */
+/**
+ * How the analyzer must run for `decideVerification`: detection on, age range at the verify
+ * level, and two faces at least, so a second face is seen even under MAX_FACES_LIMIT=1.
+ */
 function analyzeOptionsFor(thresholds: VerifyThresholds): Partial<AnalyzeOptions> {
-  return { detect: true, ageLevel: thresholds.ageLevel };
+  return { detect: true, ageLevel: thresholds.ageLevel, maxFaces: VERIFY_MAX_FACES };
 }
 
 const round1 = (x: number) => Math.round(x * 10) / 10;
@@ -254,5 +260,5 @@ async function imageBytes(request: VerifyRequest, deps: VerifyDeps): Promise<Uin
   return object.bytes;
 }
 
-export { decideVerification, verifyClaim, thresholdsFrom, analyzeOptionsFor, ageOn, VerifyRequestSchema };
+export { decideVerification, verifyClaim, thresholdsFrom, analyzeOptionsFor, ageOn, VerifyRequestSchema, VERIFY_MAX_FACES };
 export type { VerifyThresholds, ResolvedClaim, VerifyResult, VerifyRequest, VerifyDeps, Decision, AgeCheck, GenderCheck, Reason };

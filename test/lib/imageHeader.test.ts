@@ -148,7 +148,7 @@ describe('decodeImage before decoding', () => {
     const image = await decodeImage(encodeGif([frame], 64, 48, { frameSize: [16, 16] }), LIMITS);
     expect(image).toMatchObject({ width: 64, height: 48, format: 'gif' });
     expect([...image.data.subarray(0, 4)]).toEqual([200, 200, 200, 255]); // inside frame 0
-    expect(image.data[(20 * 64 + 20) * 4 + 3]).toBe(0); // outside it: never drawn
+    expect([...image.data.subarray((20 * 64 + 20) * 4, (20 * 64 + 20) * 4 + 4)]).toEqual([128, 128, 128, 255]); // outside it: never drawn, so transparent, shown as grey
   });
 
   it('refuses an image whose longer side is over maxAspect times the shorter, from the header, and decodes one at the limit', async () => {
@@ -240,6 +240,15 @@ describe('decodeImage before decoding', () => {
     await expect(decodeImage(header, { ...LIMITS, deadline: Date.now() + 100 })).rejects.toMatchObject({ code: 'TIMEOUT' });
     expect(performance.now() - started).toBeLessThan(500); // a decode would take ~1.8 s
     await expect(decodeImage(header, { ...LIMITS, deadline: Date.now() + 60_000 })).rejects.toMatchObject({ code: 'UNSUPPORTED_IMAGE' });
+  });
+
+  // The detector and models read RGB only: a transparent face used to be analysed as if opaque.
+  it('composites transparent pixels onto mid grey, the fill beyond an image\'s edge', async () => {
+    const image = { width: 40, height: 40, data: new Uint8Array(40 * 40 * 4) };
+    for (let i = 0; i < 40 * 40; i++) image.data.set([200, 100, 50, i < 800 ? 0 : 128], i * 4);
+    const { data } = await decodeImage(encodePng(image), LIMITS);
+    expect(Array.from(data.subarray(0, 4))).toEqual([128, 128, 128, 255]); // fully transparent: grey
+    expect(Array.from(data.subarray(800 * 4, 800 * 4 + 4))).toEqual([164, 114, 89, 255]); // half: (v * 128 + 128 * 127) / 255
   });
 
   // pngjs takes ~2.4x as long per pixel at 16 bits: 4 MP is ~0.6 s estimated at 8 bits, ~1.5 s at 16.

@@ -1,12 +1,12 @@
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ageOn, decideVerification, verifyClaim, VerifyRequestSchema } from '../../lib/verify.js';
-import { getAnalyzer, modelVersionOf } from '../../lib/analyzer.js';
-import { getConfig } from '../../lib/config.js';
+import { createAnalyzer, getAnalyzer, modelVersionOf } from '../../lib/analyzer.js';
+import { getConfig, loadConfig } from '../../lib/config.js';
 import { s3ObjectStore } from '../../handlers/s3Store.js';
 import { chip, greyPng, s3 } from '../handlers/localAws.js';
 import { observedStore } from '../support/observedStore.js';
-import { readChip, sampleTestChips } from '../support/utkface.js';
+import { composePhoto, readChip, sampleTestChips, testChips } from '../support/utkface.js';
 import type { VerifyDeps, VerifyThresholds } from '../../lib/verify.js';
 import type { AnalyzeOptions, FaceResult } from '../../lib/analyzer.js';
 
@@ -172,11 +172,21 @@ describe('verifyClaim (the analyzer with the committed models, s3rver through th
     expect(then.modelVersion).toBe(modelVersionOf(getConfig().modelDir));
   });
 
+  // With MAX_FACES_LIMIT=1 the analyzer used to return one face, and a photo of two passed as one.
+  it('sees a second face whatever MAX_FACES_LIMIT says', async () => {
+    const chips = testChips();
+    const two = await composePhoto(1200, 800, 0x406080ff, [{ chip: chips[10], x: 100, y: 150, size: 400 }, { chip: chips[20], x: 700, y: 150, size: 400 }]);
+    const limited = await createAnalyzer({ ...loadConfig(), maxFacesLimit: 1 });
+    const result = await verifyClaim({ image: two.toString('base64'), claimed: { age: 30 } }, deps({ analyzer: limited }));
+    expect(result.decision).toBe('inconclusive');
+    expect(result.reasons.map((r) => r.code)).toEqual(['MULTIPLE_FACES']);
+  });
+
   it('asks the analyzer for detection and the age range at the configured level', async () => {
     const asked: unknown[] = [];
     const watching = { modelVersion: analyzer.modelVersion, analyze: (bytes: Uint8Array, options?: Partial<AnalyzeOptions>, deadline?: number) => { asked.push(options); return analyzer.analyze(bytes, options, deadline); } };
     const result = await verifyClaim({ image: man, claimed: { age: 30 } }, deps({ analyzer: watching }));
-    expect(asked).toEqual([{ detect: true, ageLevel: 0.95 }]);
+    expect(asked).toEqual([{ detect: true, ageLevel: 0.95, maxFaces: 2 }]);
     expect(result.face?.age.level).toBe(0.95);
   });
 
