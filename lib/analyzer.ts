@@ -59,6 +59,17 @@ interface AnalyzerHealth {
 
 const DEFAULT_OPTIONS: AnalyzeOptions = { detect: true, maxFaces: 10 };
 
+/**
+ * With detection off, the face crop: the whole image, centred in a square on its longer side
+ * (the rest is the crop's grey fill). The training chips are square, and a 150x200 crop resized
+ * to a square stretched the face: on test chips cut to 150x200, age MAE 7.07 and gender 90.7%
+ * against 5.78 and 94.0% padded (a review's measurement).
+ */
+function wholeImageSquare(image: { width: number; height: number }): PixelBox {
+  const side = Math.max(image.width, image.height);
+  return { left: (image.width - side) / 2, top: (image.height - side) / 2, width: side, height: side };
+}
+
 const round = (x: number, digits: number) => Number(x.toFixed(digits));
 
 class FaceAnalyzer {
@@ -89,7 +100,7 @@ class FaceAnalyzer {
     checkDeadline(deadline, 'decode');
     const found = opts.detect
       ? await this.detector.detect(image, { maxFaces: opts.maxFaces, minScore: this.config.minDetectionScore, deadline })
-      : [{ box: { left: 0, top: 0, width: image.width, height: image.height }, score: null }];
+      : [{ box: wholeImageSquare(image), score: null }];
     const t2 = performance.now();
     if (found.length === 0) throw new AppError('NO_FACE', 'no face found in the image');
     checkDeadline(deadline, 'detect');

@@ -1,0 +1,23 @@
+/**
+ * With detection off the whole image is the face crop. The training chips are square, so a
+ * non-square image is centred in a square of grey fill rather than stretched to one: the answer
+ * for a 150x200 crop of a chip is the answer for that crop pasted on a 200x200 grey square.
+ */
+import { Jimp } from 'jimp';
+import { describe, expect, it } from 'vitest';
+import { getAnalyzer } from '../../lib/analyzer.js';
+import { readChip, sampleTestChips } from '../support/utkface.js';
+
+describe('FaceAnalyzer.analyze with detect: false', () => {
+  it('pads a non-square image to a square instead of stretching it', async () => {
+    const analyzer = await getAnalyzer();
+    const chip = await Jimp.fromBuffer(readChip(sampleTestChips(300)[7]));
+    const narrow = chip.clone().crop({ x: 25, y: 0, w: 150, h: 200 });
+    const padded = new Jimp({ width: 200, height: 200, color: 0x808080ff }).composite(narrow, 25, 0);
+    const answer = async (image: typeof chip) => (await analyzer.analyze(await image.getBuffer('image/png'), { detect: false })).faces[0];
+    const [fromNarrow, fromPadded] = [await answer(narrow), await answer(padded)];
+    expect(fromNarrow.box).toEqual({ left: 0, top: 0, width: 1, height: 1 });
+    expect(fromNarrow.age.value).toBeCloseTo(fromPadded.age.value, 1);
+    expect(fromNarrow.gender.confidence).toBeCloseTo(fromPadded.gender.confidence, 3);
+  });
+});
