@@ -186,6 +186,31 @@ function searchWindows(width: number, height: number): PixelBox[] {
   return windows;
 }
 
+/** A box this much inside a better-scored one (share of its own area) is a part of that face. */
+const NESTED_SHARE = 0.6;
+
+/**
+ * IoU misses a small box inside a large one (a 38 px box inside a 98 px face: IoU 0.15), which
+ * came back as a second, phantom face (2 of 160 small wide test images; verify then answered
+ * MULTIPLE_FACES). `faces` are in NMS order, best score first.
+ */
+function withoutNestedBoxes(faces: DetectedFace[]): DetectedFace[] {
+  const kept: DetectedFace[] = [];
+  for (const face of faces) {
+    const inside = kept.some((k) => intersectionArea(face.box, k.box) > NESTED_SHARE * Math.min(area(face.box), area(k.box)));
+    if (!inside) kept.push(face);
+  }
+  return kept;
+}
+
+const area = (b: PixelBox) => b.width * b.height;
+
+function intersectionArea(a: PixelBox, b: PixelBox): number {
+  const w = Math.min(a.left + a.width, b.left + b.width) - Math.max(a.left, b.left);
+  const h = Math.min(a.top + a.height, b.top + b.height) - Math.max(a.top, b.top);
+  return w > 0 && h > 0 ? w * h : 0;
+}
+
 /** NMS across windows: the same face seen by two windows is kept once, at its best score. */
 async function mergeDuplicates(faces: DetectedFace[]): Promise<DetectedFace[]> {
   if (faces.length <= 1) return faces;
@@ -194,7 +219,7 @@ async function mergeDuplicates(faces: DetectedFace[]): Promise<DetectedFace[]> {
   let keep: tf.Tensor1D | undefined;
   try {
     keep = await tf.image.nonMaxSuppressionAsync(boxes, scores, NMS_MAX_CANDIDATES, IOU_THRESHOLD);
-    return Array.from(await keep.data(), (i) => faces[i]);
+    return withoutNestedBoxes(Array.from(await keep.data(), (i) => faces[i]));
   } finally {
     boxes.dispose();
     scores.dispose();

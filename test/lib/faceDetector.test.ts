@@ -6,7 +6,11 @@ import type { DetectedFace, FaceDetector } from '../../lib/faceDetector.js';
 import type { PixelBox, RgbaImage } from '../../lib/preprocess.js';
 // UTKFace lives outside the repo and is never committed (../shared/data/README.md); the
 // support module fails the suite when it is missing, never skips.
-import { readChip as readChipBytes, sampleTestChips } from '../support/utkface.js';
+import { DATA_DIR, readChip as readChipBytes, sampleTestChips } from '../support/utkface.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { decodeImage } from '../../lib/imageDecode.js';
+import { decodeLimitsFrom, getConfig } from '../../lib/config.js';
 import type { Chip } from '../support/utkface.js';
 
 async function readChip(chip: Chip) {
@@ -75,6 +79,15 @@ describe('face detector (BlazeFace front)', () => {
 
   it('finds no face in a plain grey image', async () => {
     expect(await detector.detect(greyImage(320, 240))).toEqual([]);
+  });
+
+  // A review found this chip, at 100 px in a 300x100 grey image, answered as two faces: a 38 px
+  // box inside the 98 px face (IoU 0.15) survived non-max suppression.
+  it('keeps one face when a smaller box lies inside it', async () => {
+    const chip = await Jimp.read(readFileSync(join(DATA_DIR, 'utkface', '30_1_2_20170105162719051.jpg.chip.jpg')));
+    const image = new Jimp({ width: 300, height: 100, color: 0x808080ff }).composite(chip.resize({ w: 100, h: 100 }), 100, 0);
+    const decoded = await decodeImage(await image.getBuffer('image/png'), { ...decodeLimitsFrom(getConfig()), minSide: 1 });
+    expect(await detector.detect(decoded, { maxFaces: 10 })).toHaveLength(1);
   });
 
   it('finds two pasted chips and sorts them by area, largest first', async () => {
