@@ -14,12 +14,12 @@ import { VERIFY_MAX_FACES } from './verify.js';
 import { AppError } from './errors.js';
 import { decodeImage } from './imageDecode.js';
 import type { DecodedImage } from './imageDecode.js';
-import { loadFaceDetector, trainingCropFor } from './faceDetector.js';
+import { loadFaceDetector, rollOf, trainingCropFor } from './faceDetector.js';
 import type { FaceDetector, FaceLocation } from './faceDetector.js';
 import { loadAgeModel, loadGenderModel } from './models.js';
 import type { AgeModel, GenderModel, AgeEstimate, GenderEstimate } from './models.js';
 import { sameSpec, toModelInput } from './preprocess.js';
-import type { PixelBox } from './preprocess.js';
+import type { InputSpec, PixelBox } from './preprocess.js';
 
 interface AnalyzeOptions {
   /** false: the whole image is one face crop (no detector), as in the original project. */
@@ -124,9 +124,12 @@ class FaceAnalyzer {
    * rule (from their keypoints); otherwise each box is the crop as it is.
    */
   predictFaces(image: DecodedImage, faces: FaceLocation[], detected: boolean, ageLevel?: number): { age: AgeEstimate; gender: GenderEstimate }[] {
-    const ageInputs = faces.map((f) => toModelInput(image, detected ? trainingCropFor(f) : f.box, this.ageModel.manifest.spec));
-    const genderInputs = sameSpec(this.ageModel.manifest.spec, this.genderModel.manifest.spec) ? ageInputs
-      : faces.map((f) => toModelInput(image, detected ? trainingCropFor(f) : f.box, this.genderModel.manifest.spec));
+    // A detected face is cropped as the chips frame theirs, straightened by its roll (rollOf).
+    const rolls = faces.map((f) => (detected ? rollOf(f) : 0));
+    const crops = faces.map((f, i) => (detected ? trainingCropFor(f, rolls[i]) : f.box));
+    const inputsFor = (spec: InputSpec) => faces.map((_, i) => toModelInput(image, crops[i], spec, rolls[i]));
+    const ageInputs = inputsFor(this.ageModel.manifest.spec);
+    const genderInputs = sameSpec(this.ageModel.manifest.spec, this.genderModel.manifest.spec) ? ageInputs : inputsFor(this.genderModel.manifest.spec);
     const ages = this.ageModel.predict(ageInputs, ageLevel);
     const genders = this.genderModel.predict(genderInputs);
     return ages.map((age, i) => ({ age, gender: genders[i] }));

@@ -58,10 +58,52 @@ const GRID_MAX_SCALE = 4;
  * Both filters give (the first nearly) the area average, so a face downscaled ~3x as in
  * training and one downscaled 10x at serving time reach the models alike.
  */
-function toModelInput(image: RgbaImage, box: PixelBox | undefined, spec: InputSpec): Uint8Array {
+function toModelInput(image: RgbaImage, box: PixelBox | undefined, spec: InputSpec, roll = 0): Uint8Array {
+  if (roll !== 0 && box) {
+    const upright = uprightCrop(image, box, roll, Math.max(1, Math.round(Math.min(box.width, GRID_MAX_SCALE * spec.size))));
+    return toModelInput(upright, undefined, spec);
+  }
   const crop = box ?? { left: 0, top: 0, width: image.width, height: image.height };
   if (crop.width / spec.size <= GRID_MAX_SCALE && crop.height / spec.size <= GRID_MAX_SCALE) return sampleGrid(image, crop, spec);
   return areaAverage(image, crop, spec);
+}
+
+/**
+ * The square `box` turned by `roll` radians about its centre (a tilted head, straightened),
+ * sampled upright into a side x side image: bilinear, OUTSIDE_VALUE beyond the image. side is
+ * at most GRID_MAX_SCALE x the model input, so toModelInput's own resize of it is the training
+ * chips' filter. Only serving calls this (with a roll): training crops stay byte-identical.
+ */
+function uprightCrop(image: RgbaImage, box: PixelBox, roll: number, side: number): RgbaImage {
+  const { data, width, height } = image;
+  const out = new Uint8Array(side * side * 4);
+  const scale = box.width / side;
+  const cx = box.left + box.width / 2;
+  const cy = box.top + box.height / 2;
+  const cos = Math.cos(roll);
+  const sin = Math.sin(roll);
+  const at = (x: number, y: number, c: number) => (x < 0 || y < 0 || x >= width || y >= height ? OUTSIDE_VALUE : data[(y * width + x) * 4 + c]);
+  for (let oy = 0; oy < side; oy++) {
+    for (let ox = 0; ox < side; ox++) {
+      // The output pixel's centre, from the crop's centre in source pixels, turned by the roll.
+      const u = (ox + 0.5) * scale - box.width / 2;
+      const v = (oy + 0.5) * scale - box.height / 2;
+      const sx = cx + u * cos - v * sin - 0.5;
+      const sy = cy + u * sin + v * cos - 0.5;
+      const x0 = Math.floor(sx);
+      const y0 = Math.floor(sy);
+      const fx = sx - x0;
+      const fy = sy - y0;
+      const o = (oy * side + ox) * 4;
+      for (let c = 0; c < 3; c++) {
+        const top = at(x0, y0, c) * (1 - fx) + at(x0 + 1, y0, c) * fx;
+        const bottom = at(x0, y0 + 1, c) * (1 - fx) + at(x0 + 1, y0 + 1, c) * fx;
+        out[o + c] = Math.round(top * (1 - fy) + bottom * fy);
+      }
+      out[o + 3] = 255;
+    }
+  }
+  return { data: out, width: side, height: side };
 }
 
 /** The original filter (toModelInput's first case): mean of 4x4 nearest-pixel point samples. */
