@@ -205,6 +205,7 @@ function withoutNestedBoxes(faces: DetectedFace[]): DetectedFace[] {
 
 const area = (b: PixelBox) => b.width * b.height;
 
+/** Area shared by two boxes, 0 when they do not overlap. */
 function intersectionArea(a: PixelBox, b: PixelBox): number {
   const w = Math.min(a.left + a.width, b.left + b.width) - Math.max(a.left, b.left);
   const h = Math.min(a.top + a.height, b.top + b.height) - Math.max(a.top, b.top);
@@ -409,5 +410,5 @@ function trainingCropFor(face: FaceLocation, roll = 0): PixelBox {
   return square(box.left + box.width / 2 - CHIP_FACE_DX * side, box.top + box.height / 2 - CHIP_FACE_DY * side, side);
 }
 
-export { loadFaceDetector, FaceDetector, trainingCropFor, rollOf, keypointGeometry, searchWindows, KEYPOINT_NAMES, MAX_TILES };
+export { loadFaceDetector, FaceDetector, trainingCropFor, rollOf, keypointGeometry, searchWindows, intersectionArea, KEYPOINT_NAMES, MAX_TILES };
 export type { DetectedFace, DetectOptions, FaceLocation, Keypoint };

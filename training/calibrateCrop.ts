@@ -18,7 +18,7 @@ import { parseOverrides } from './overrides.js';
 import { quantile } from './metrics.js';
 import { loadRows } from './data.js';
 import type { Split } from './data.js';
-import { keypointGeometry, loadFaceDetector, trainingCropFor } from '../lib/faceDetector.js';
+import { intersectionArea, keypointGeometry, loadFaceDetector, trainingCropFor } from '../lib/faceDetector.js';
 import type { DetectedFace, FaceDetector } from '../lib/faceDetector.js';
 import type { PixelBox } from '../lib/preprocess.js';
 
@@ -47,9 +47,7 @@ interface SplitRun {
 }
 
 function iou(a: PixelBox, b: PixelBox): number {
-  const w = Math.min(a.left + a.width, b.left + b.width) - Math.max(a.left, b.left);
-  const h = Math.min(a.top + a.height, b.top + b.height) - Math.max(a.top, b.top);
-  const inter = Math.max(0, w) * Math.max(0, h);
+  const inter = intersectionArea(a, b);
   return inter / (a.width * a.height + b.width * b.height - inter);
 }
 

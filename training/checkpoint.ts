@@ -20,8 +20,9 @@ interface OptimizerIndexEntry {
 /**
  * The optimizer's weights as an index and float32 bytes. Every value is written as float32,
  * including Adam's int32 step count: its int32 bytes read back as float32 were a denormal (step
- * 28 -> 3.9e-44), so a resumed Adam restarted its bias correction at step 0 and took steps 3-6x
- * too small for an epoch.
+ * 28 -> 3.9e-44), so a resumed Adam restarted its bias correction at step 0 and took wrongly
+ * sized steps until its moments caught up (1.8x too large at step 29 in the test; too small
+ * after hundreds of steps).
  */
 function optimizerStateBytes(named: NamedTensor[]): { index: OptimizerIndexEntry[]; bytes: Buffer } {
   const index = named.map((w) => ({ name: w.name, shape: w.tensor.shape }));

@@ -31,7 +31,8 @@ async function rightOnVal(net: GenderModel): Promise<{ val: FeatureSet; right: b
   return { val, right: outputs.map((p, i) => (p >= 0.5) === (val.females[i] === 1)) };
 }
 
-const acc = (right: boolean[]) => (100 * right.filter(Boolean).length / right.length).toFixed(2);
+const share = (right: boolean[]) => right.filter(Boolean).length / right.length;
+const acc = (right: boolean[]) => (100 * share(right)).toFixed(2);
 const served = await rightOnVal(shipped);
 console.log(`compare-gender split=val n=${served.right.length} shipped=${config.shipped} flip=${Boolean(shipped.manifest.testTimeFlip)} acc=${acc(served.right)}%`);
 let flipped: boolean[] = [];
@@ -49,7 +50,6 @@ for (const [b, ids] of facesByAgeBand(served.val.ages).entries()) {
   console.log(`compare-gender split=val band=${band.name} n=${ids.length} shipped=${acc(ids.map((i) => served.right[i]))}% ` +
     `candidate_flip=${acc(ids.map((i) => flipped[i]))}% gained=${gained} lost=${lost} z=${z.toFixed(2)}`);
 }
-const share = (right: boolean[]) => right.filter(Boolean).length / right.length;
 const byRace = (right: boolean[]) => RACE_NAMES.map((name, r) => {
   const ids = where(right.length, (i) => served.val.races[i] === r);
   return { name, n: ids.length, accuracy: share(ids.map((i) => right[i])) };
