@@ -9,10 +9,10 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../lib/backend.js';
 import { registerFastConvGradients } from '../training/wasmKernels.js';
 import { buildNet } from '../training/models.js';
-import { parseOverrides } from '../training/overrides.js';
+import { parseCommandLine } from '../training/overrides.js';
 import { quantile } from '../training/metrics.js';
 
-const config = parseOverrides({ runs: 200, warmup: 20, trainSteps: 4, batch: 64 }, process.argv.slice(2));
+const config = parseCommandLine({ runs: 200, warmup: 20, trainSteps: 4, batch: 64 });
 const CANDIDATES = [
   { name: 'shipped', size: 64, widths: [32, 64, 128, 192], convs: 2 },
   { name: 'narrow-first-blocks', size: 64, widths: [16, 48, 128, 192], convs: 2 },

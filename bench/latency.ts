@@ -10,10 +10,10 @@ import { spawn, execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createAnalyzer } from '../lib/analyzer.js';
-import { parseOverrides } from '../training/overrides.js';
+import { parseCommandLine } from '../training/overrides.js';
 import { quantile } from '../training/metrics.js';
 
-const config = parseOverrides({ runs: 50, warmup: 5, coldRuns: 3, faceApi: 1 }, process.argv.slice(2));
+const config = parseCommandLine({ runs: 50, warmup: 5, coldRuns: 3, faceApi: 1 });
 const FIXTURES = [
   { size: '200x200', file: 'bench/fixtures/face-200.jpg' },
   { size: '640x480', file: 'bench/fixtures/face-640x480.jpg' },

@@ -12,7 +12,7 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
-import { parseOverrides } from '../training/overrides.js';
+import { parseCommandLine } from '../training/overrides.js';
 import { quantile } from '../training/metrics.js';
 import { freePort } from '../test/support/freePort.js';
 
@@ -85,7 +85,7 @@ async function run(url: string, image: Buffer, n: number, concurrency: number): 
 }
 
 async function main(): Promise<void> {
-  const config = parseOverrides({ n: 500, concurrency: 4, image: 'bench/fixtures/face-640x480.jpg', url: '' }, process.argv.slice(2));
+  const config = parseCommandLine({ n: 500, concurrency: 4, image: 'bench/fixtures/face-640x480.jpg', url: '' });
   const image = readFileSync(resolve(ROOT, config.image));
   const server = config.url ? { url: config.url, stop: async () => undefined } : await startOffline();
   try {

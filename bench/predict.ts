@@ -7,10 +7,10 @@ import { join } from 'node:path';
 import { initBackend } from '../lib/backend.js';
 import { getConfig } from '../lib/config.js';
 import { loadAgeModel, loadGenderModel } from '../lib/models.js';
-import { parseOverrides } from '../training/overrides.js';
+import { parseCommandLine } from '../training/overrides.js';
 import { quantile } from '../training/metrics.js';
 
-const config = parseOverrides({ n: 300, warmup: 30 }, process.argv.slice(2));
+const config = parseCommandLine({ n: 300, warmup: 30 });
 await initBackend();
 const modelDir = getConfig().modelDir;
 const age = await loadAgeModel({ modelDir: join(modelDir, 'age') });

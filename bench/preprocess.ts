@@ -11,10 +11,10 @@
 import { Jimp } from 'jimp';
 import { toModelInput } from '../lib/preprocess.js';
 import type { InputSpec, PixelBox, RgbaImage } from '../lib/preprocess.js';
-import { parseOverrides } from '../training/overrides.js';
+import { parseCommandLine } from '../training/overrides.js';
 import { quantile } from '../training/metrics.js';
 
-const config = parseOverrides({ runs: 200, warmup: 20 }, process.argv.slice(2));
+const config = parseCommandLine({ runs: 200, warmup: 20 });
 
 async function load(file: string): Promise<RgbaImage> {
   return (await Jimp.read(file)).bitmap;

@@ -8,9 +8,9 @@ import { join } from 'node:path';
 import { initBackend } from '../lib/backend.js';
 import { getConfig } from '../lib/config.js';
 import { loadAgeModel, loadGenderModel } from '../lib/models.js';
-import { parseOverrides } from '../training/overrides.js';
+import { parseCommandLine } from '../training/overrides.js';
 
-const config = parseOverrides({ n: 50 }, process.argv.slice(2));
+const config = parseCommandLine({ n: 50 });
 await initBackend();
 const modelDir = getConfig().modelDir;
 const models = {

@@ -7,10 +7,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../lib/backend.js';
 import { buildNet, withSeparateRelu } from '../training/models.js';
-import { parseOverrides } from '../training/overrides.js';
+import { parseCommandLine } from '../training/overrides.js';
 import { registerFastConvGradients } from '../training/wasmKernels.js';
 
-const config = parseOverrides({ rounds: 2, steps: 4, batch: 64 }, process.argv.slice(2));
+const config = parseCommandLine({ rounds: 2, steps: 4, batch: 64 });
 await initBackend();
 registerFastConvGradients();
 

@@ -8,9 +8,9 @@ import { Jimp } from 'jimp';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { getAnalyzer } from '../lib/analyzer.js';
-import { parseOverrides } from '../training/overrides.js';
+import { parseCommandLine } from '../training/overrides.js';
 import { DEFAULT_DATA_DIR } from '../training/config.js';
-const { data } = parseOverrides({ data: DEFAULT_DATA_DIR }, process.argv.slice(2));
+const { data } = parseCommandLine({ data: DEFAULT_DATA_DIR });
 const a = await getAnalyzer();
 const rows = readFileSync(join(data, 'utkface.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(',')).filter((c) => c[4] === 'test');
 for (const deg of [0, 5, 10, 20, 30]) {

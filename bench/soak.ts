@@ -11,7 +11,7 @@ import { basename, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { getAnalyzer } from '../lib/analyzer.js';
-import { parseOverrides } from '../training/overrides.js';
+import { parseCommandLine } from '../training/overrides.js';
 import { quantile } from '../training/metrics.js';
 
 interface SoakOptions {
@@ -95,7 +95,7 @@ function judge(r: SoakResult): { pass: boolean; driftPct: number } {
 }
 
 async function main(): Promise<void> {
-  const config = parseOverrides({ n: 2000, warmup: 50, image: 'bench/fixtures/face-640x480.jpg', detect: 'true' }, process.argv.slice(2));
+  const config = parseCommandLine({ n: 2000, warmup: 50, image: 'bench/fixtures/face-640x480.jpg', detect: 'true' });
   const image = readFileSync(resolve(config.image));
   const r = await soak({ n: config.n, warmup: config.warmup, image, detect: config.detect !== 'false' });
   const { pass, driftPct } = judge(r);

@@ -11,9 +11,9 @@ import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import { initBackend } from '../lib/backend.js';
 import { registerFastConvGradients } from '../training/wasmKernels.js';
 import { buildNet } from '../training/models.js';
-import { parseOverrides } from '../training/overrides.js';
+import { parseCommandLine } from '../training/overrides.js';
 
-const config = parseOverrides({ steps: 3, batch: 64, warmup: 1 }, process.argv.slice(2));
+const config = parseCommandLine({ steps: 3, batch: 64, warmup: 1 });
 await tf.setBackend('cpu'); // instantiate the cpu backend so its reference kernel can be bridged in
 await initBackend();
 

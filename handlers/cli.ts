@@ -1,24 +1,35 @@
 /**
  * Command-line adapter: the same JSON as POST /v1/predict, one line per file, for trying the
  * models without a server.
- *   npm run predict -- photo.jpg [more.png ...] [--no-detect] [--max-faces=N]
+ *   npm run predict -- photo.jpg [more.png ...] [--no-detect] [--max-faces N]
  * Exit code 0 when every file got an answer, 1 when any got an error (printed as {"error": ...}).
  */
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
 import { getAnalyzer } from '../lib/analyzer.js';
 import { AppError, toAppError } from '../lib/errors.js';
 
-const args = process.argv.slice(2);
-const files = args.filter((a) => !a.startsWith('--'));
-const detect = !args.includes('--no-detect');
-const maxFacesFlag = args.find((a) => a.startsWith('--max-faces='));
-const maxFaces = maxFacesFlag ? Number(maxFacesFlag.split('=')[1]) : 10;
-const unknown = args.filter((a) => a.startsWith('--') && a !== '--no-detect' && !a.startsWith('--max-faces='));
-if (files.length === 0 || unknown.length || !Number.isInteger(maxFaces) || maxFaces < 1) {
-  console.error('usage: npm run predict -- photo.jpg [more.png ...] [--no-detect] [--max-faces=N]');
+const USAGE = 'usage: npm run predict -- photo.jpg [more.png ...] [--no-detect] [--max-faces N]';
+/** The command line, or null when it is not one this tool takes (unknown flag, no file, a bad count). */
+function parseCommandLine(args: string[]): { files: string[]; detect: boolean; maxFaces: number } | null {
+  try {
+    // parseArgs takes both `--max-faces=3` and `--max-faces 3`, and refuses unknown flags.
+    const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { 'no-detect': { type: 'boolean' }, 'max-faces': { type: 'string' } } });
+    const maxFaces = values['max-faces'] === undefined ? 10 : Number(values['max-faces']);
+    if (positionals.length === 0 || !Number.isInteger(maxFaces) || maxFaces < 1) return null;
+    return { files: positionals, detect: !values['no-detect'], maxFaces };
+  } catch {
+    return null;
+  }
+}
+
+const commandLine = parseCommandLine(process.argv.slice(2));
+if (!commandLine) {
+  console.error(USAGE);
   process.exit(2);
 }
+const { files, detect, maxFaces } = commandLine;
 
 const analyzer = await getAnalyzer();
 let failures = 0;

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { composePhoto, sampleTestChips } from './support/utkface.js';
 
 const run = promisify(execFile);
 
@@ -29,5 +30,28 @@ describe('npm run predict (CLI)', () => {
     const env = { ...process.env, INIT_CWD: join(process.cwd(), 'bench') };
     const { stdout } = await run(process.execPath, ['--import', 'tsx', 'handlers/cli.ts', 'fixtures/face-640x480.jpg'], { env });
     expect(JSON.parse(stdout.trim()).faces).toHaveLength(1);
+  });
+});
+
+describe('npm run predict flags', () => {
+  const runCli = (args: string[]) => run(process.execPath, ['--import', 'tsx', 'handlers/cli.ts', ...args])
+    .then((r) => ({ code: 0, ...r }), (error: { code: number; stdout: string; stderr: string }) => error);
+
+  // `--max-faces 1` (a space, as most tools take it) used to be read as a file named "1".
+  it('takes --max-faces N and --max-faces=N alike, and refuses unknown flags and bad counts with usage', async () => {
+    const [a, b] = sampleTestChips(2);
+    const image = join(mkdtempSync(join(tmpdir(), 'cli-')), 'two-faces.jpg');
+    writeFileSync(image, await composePhoto(440, 200, 0x808080ff, [{ chip: a, x: 0, y: 0, size: 200 }, { chip: b, x: 240, y: 0, size: 200 }]));
+    const [spaced, joined, unknown, zero] = await Promise.all([
+      runCli([image, '--max-faces', '1']), runCli([image, '--max-faces=1']), runCli([image, '--maxfaces=1']), runCli([image, '--max-faces=0']),
+    ]);
+    expect(spaced.code).toBe(0);
+    expect(JSON.parse((await runCli([image])).stdout).faces).toHaveLength(2);
+    expect(JSON.parse(spaced.stdout).faces).toHaveLength(1);
+    expect(JSON.parse(joined.stdout).faces).toEqual(JSON.parse(spaced.stdout).faces);
+    for (const refused of [unknown, zero]) {
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toMatch(/^usage: npm run predict/);
+    }
   });
 });

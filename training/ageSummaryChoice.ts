@@ -12,10 +12,10 @@ import { initBackend } from '../lib/backend.js';
 import { loadAgeModel, summariseAgeDistribution } from '../lib/models.js';
 import { facesOf, inBatches, loadFeatures } from './features.js';
 import { AGE_BANDS, ageBandIndex, mean, stretchCovering, stretchNeeded } from './metrics.js';
-import { parseOverrides } from './overrides.js';
+import { parseCommandLine, UsageError } from './overrides.js';
 
-const config = parseOverrides({ models: 'models', level: 0.8, testTimeFlip: 'keep' }, process.argv.slice(2));
-if (!['keep', 'on', 'off'].includes(config.testTimeFlip)) throw new Error('--testTimeFlip must be keep, on or off');
+const config = parseCommandLine({ models: 'models', level: 0.8, testTimeFlip: 'keep' });
+if (!['keep', 'on', 'off'].includes(config.testTimeFlip)) throw new UsageError('--testTimeFlip must be keep, on or off');
 await initBackend();
 const loaded = await loadAgeModel({ modelDir: join(resolve(config.models), 'age') });
 const age = config.testTimeFlip === 'keep' ? loaded : loaded.withTestTimeFlip(config.testTimeFlip === 'on');

@@ -13,9 +13,9 @@ import { initBackend } from '../lib/backend.js';
 import { loadAgeModel, loadGenderModel, summariseAgeDistribution } from '../lib/models.js';
 import { facesOf, inBatches, loadFeaturePair } from './features.js';
 import { clampedLogit, stretchCovering, stretchNeeded } from './metrics.js';
-import { parseOverrides } from './overrides.js';
+import { parseCommandLine, UsageError } from './overrides.js';
 
-const config = parseOverrides({ level: 0.8, models: 'models', testTimeFlip: 'keep' }, process.argv.slice(2));
+const config = parseCommandLine({ level: 0.8, models: 'models', testTimeFlip: 'keep' });
 const modelDir = resolve(config.models);
 const TASKS = ['gender', 'age'] as const;
 
@@ -31,7 +31,7 @@ function flippedTasks(option: string): string[] | undefined {
   if (option === 'keep') return undefined;
   const tasks = option === 'none' ? [] : option.split(',');
   const unknown = tasks.filter((t) => !(TASKS as readonly string[]).includes(t));
-  if (unknown.length > 0) throw new Error(`--testTimeFlip takes keep, none or a list of gender, age; got ${unknown.join(',')}`);
+  if (unknown.length > 0) throw new UsageError(`--testTimeFlip takes keep, none or a list of gender, age; got ${unknown.join(',')}`);
   return tasks;
 }
 const flipped = flippedTasks(config.testTimeFlip);

@@ -14,7 +14,7 @@ import { join, resolve } from 'node:path';
 import { Jimp } from 'jimp';
 import * as tf from '@tensorflow/tfjs';
 import { DEFAULT_DATA_DIR } from './config.js';
-import { parseOverrides } from './overrides.js';
+import { parseCommandLine } from './overrides.js';
 import { quantile } from './metrics.js';
 import { loadRows } from './data.js';
 import type { Split } from './data.js';
@@ -143,7 +143,7 @@ function printIou(label: string, run: SplitRun, crop: (face: DetectedFace) => Pi
 
 // ---------------------------------------------------------------------------------------------
 
-const dir = resolve(parseOverrides({ data: DEFAULT_DATA_DIR }, process.argv.slice(2)).data);
+const dir = resolve(parseCommandLine({ data: DEFAULT_DATA_DIR }).data);
 console.log(`UTKFace chips from ${dir}`);
 const detector = await loadFaceDetector();
 const tensorsBefore = tf.memory().numTensors;

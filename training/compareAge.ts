@@ -13,10 +13,10 @@ import type { AgeModel } from '../lib/models.js';
 import { assertSameFaces, valOutputs } from './features.js';
 import type { FeatureSet } from './features.js';
 import { mean } from './metrics.js';
-import { parseOverrides } from './overrides.js';
+import { parseCommandLine, UsageError } from './overrides.js';
 
-const config = parseOverrides({ candidate: '', shipped: 'models/age' }, process.argv.slice(2));
-if (!config.candidate) throw new Error('--candidate=<exported age model folder> is required');
+const config = parseCommandLine({ candidate: '', shipped: 'models/age' });
+if (!config.candidate) throw new UsageError('--candidate=<exported age model folder> is required');
 await initBackend();
 const shipped = await loadAgeModel({ modelDir: resolve(config.shipped) });
 const candidate = await loadAgeModel({ modelDir: resolve(config.candidate) });

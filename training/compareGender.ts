@@ -17,10 +17,10 @@ import { assertSameFaces, valOutputs } from './features.js';
 import type { FeatureSet } from './features.js';
 import { AGE_BANDS, facesByAgeBand, pairedWins, raceAccuracyGap, where } from './metrics.js';
 import { RACE_NAMES } from './data.js';
-import { parseOverrides } from './overrides.js';
+import { parseCommandLine, UsageError } from './overrides.js';
 
-const config = parseOverrides({ candidate: '', shipped: 'models/gender' }, process.argv.slice(2));
-if (!config.candidate) throw new Error('--candidate=<exported gender model folder> is required');
+const config = parseCommandLine({ candidate: '', shipped: 'models/gender' });
+if (!config.candidate) throw new UsageError('--candidate=<exported gender model folder> is required');
 await initBackend();
 const shipped = await loadGenderModel({ modelDir: resolve(config.shipped) });
 const candidate = await loadGenderModel({ modelDir: resolve(config.candidate) });

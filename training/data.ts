@@ -7,7 +7,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DEFAULT_DATA_DIR } from './config.js';
-import { parseOverrides } from './overrides.js';
+import { parseCommandLine } from './overrides.js';
 
 type Split = 'train' | 'val' | 'test';
 type Gender = 'male' | 'female';
@@ -66,7 +66,7 @@ function summarise(rows: FaceRow[]): string {
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const dir = resolve(parseOverrides({ data: DEFAULT_DATA_DIR }, process.argv.slice(2)).data);
+  const dir = resolve(parseCommandLine({ data: DEFAULT_DATA_DIR }).data);
   const rows = loadRows(dir);
   console.log(`${rows.length} valid rows in ${dir}`);
   console.log(summarise(rows));

@@ -17,11 +17,11 @@ import { join, resolve } from 'node:path';
 import { DEFAULT_DATA_DIR } from './config.js';
 import { loadRows, type FaceRow } from './data.js';
 import { accuracy } from './metrics.js';
-import { parseOverrides } from './overrides.js';
+import { parseCommandLine } from './overrides.js';
 import { mulberry32 } from './random.js';
 import { initBackend } from '../lib/backend.js';
 
-const config = parseOverrides({ data: DEFAULT_DATA_DIR, folds: 5, epochs: 30, seed: 1337 }, process.argv.slice(2));
+const config = parseCommandLine({ data: DEFAULT_DATA_DIR, folds: 5, epochs: 30, seed: 1337 });
 const ROOT = resolve(import.meta.dirname, '..');
 const OUT_PATH = join(ROOT, '.cache', 'teachers', 'gender-dlib.json');
 

@@ -24,15 +24,15 @@ import type { InputSpec } from '../lib/preprocess.js';
 import { facesOf, inBatches, loadFeatures } from './features.js';
 import { meanWeights } from './models.js';
 import { mean } from './metrics.js';
-import { parseOverrides } from './overrides.js';
+import { parseCommandLine, UsageError } from './overrides.js';
 
-const config = parseOverrides({ task: 'gender', models: '', combine: 'outputs', testTimeFlip: 0, teacherFile: '' }, process.argv.slice(2));
-if (config.task !== 'gender' && config.task !== 'age') throw new Error('--task must be gender or age');
-if (config.combine !== 'outputs' && config.combine !== 'weights') throw new Error('--combine must be outputs or weights');
+const config = parseCommandLine({ task: 'gender', models: '', combine: 'outputs', testTimeFlip: 0, teacherFile: '' });
+if (config.task !== 'gender' && config.task !== 'age') throw new UsageError('--task must be gender or age');
+if (config.combine !== 'outputs' && config.combine !== 'weights') throw new UsageError('--combine must be outputs or weights');
 const dirs = config.models.split(',').filter(Boolean).map((d) => resolve(d));
-if (config.teacherFile && (config.task !== 'gender' || config.combine !== 'outputs')) throw new Error('--teacherFile is a gender member for --combine=outputs');
+if (config.teacherFile && (config.task !== 'gender' || config.combine !== 'outputs')) throw new UsageError('--teacherFile is a gender member for --combine=outputs');
 const memberCount = dirs.length + (config.teacherFile ? 1 : 0);
-if (memberCount < 2 || memberCount > 6) throw new Error('--models (and --teacherFile) need 2 to 6 members');
+if (memberCount < 2 || memberCount > 6) throw new UsageError('--models (and --teacherFile) need 2 to 6 members');
 await initBackend();
 
 type Output = number | Float32Array;

@@ -19,7 +19,7 @@ import { facesOf, loadFeaturePair } from './features.js';
 import type { FeatureSet } from './features.js';
 import { RACE_NAMES, loadRows } from './data.js';
 import { copiesFromOtherSplits } from './imageCopies.js';
-import { parseOverrides } from './overrides.js';
+import { parseCommandLine } from './overrides.js';
 import { AGE_BANDS, accuracy, ageBandIndex, ageStats, expectedCalibrationError, pick, raceAccuracyGap, reliability, rocAuc, where } from './metrics.js';
 import { scatterSvg, calibrationSvg } from './plots.js';
 import { modelCard, readmeGlance } from './modelCard.js';
@@ -28,12 +28,12 @@ import { scoreSample } from './ciSample.js';
 import { DEFAULT_DATA_DIR } from './config.js';
 
 // --- config -------------------------------------------------------------------------------------
-const config = parseOverrides({
+const config = parseCommandLine({
   data: DEFAULT_DATA_DIR, // UTKFace folder (for the service-path run)
   models: 'models', // our models and where metrics.json / README.md are written
   baseline: '.cache/baseline', // the baseline run's export folder (training/train.ts --arch=baseline)
   service: 1, // 1 = also evaluate the serving path on JPEGs (detect on and off)
-}, process.argv.slice(2));
+});
 const modelDir = resolve(config.models);
 
 // --- our models on the cached test features ------------------------------------------------------

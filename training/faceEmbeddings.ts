@@ -21,14 +21,14 @@ import { faceapi, FACE_API_MODEL_DIR, asInput, toRgbTensor } from '../bench/face
 import { DEFAULT_DATA_DIR } from './config.js';
 import { loadRows } from './data.js';
 import { EMBEDDING_DIR } from './embeddings.js';
-import { parseOverrides } from './overrides.js';
+import { parseCommandLine, UsageError } from './overrides.js';
 import { ProgressBar } from './progress.js';
 
-const config = parseOverrides({ data: DEFAULT_DATA_DIR, shard: '0/1', batch: 16 }, process.argv.slice(2));
+const config = parseCommandLine({ data: DEFAULT_DATA_DIR, shard: '0/1', batch: 16 });
 const DIM = 128;
 
 const [shardIndex, shardCount] = String(config.shard).split('/').map(Number);
-if (!(shardCount >= 1 && shardIndex >= 0 && shardIndex < shardCount)) throw new Error(`--shard=${config.shard}: expected i/n`);
+if (!(shardCount >= 1 && shardIndex >= 0 && shardIndex < shardCount)) throw new UsageError(`--shard=${config.shard}: expected i/n`);
 
 await initBackend();
 await faceapi.nets.faceRecognitionNet.loadFromDisk(FACE_API_MODEL_DIR);

@@ -16,7 +16,7 @@ import type { InputSpec } from '../lib/preprocess.js';
 import { DEFAULT_DATA_DIR, FEATURE_DIR } from './config.js';
 import { loadRows, SPLITS } from './data.js';
 import type { Split } from './data.js';
-import { parseOverrides } from './overrides.js';
+import { parseOverrides, reportUsageErrorsPlainly, UsageError } from './overrides.js';
 import { preprocessFingerprint } from './preprocessFingerprint.js';
 
 interface FeatureSet {
@@ -170,12 +170,13 @@ async function extract(spec: InputSpec, data: string, root = FEATURE_DIR): Promi
  */
 function featureOptions(args: string[]): { spec: InputSpec; data: string } {
   const opts = parseOverrides({ size: 64, channels: 3, data: DEFAULT_DATA_DIR }, args);
-  if (!Number.isInteger(opts.size) || opts.size < 1) throw new Error(`--size must be a positive integer, got ${opts.size}`);
-  if (opts.channels !== 1 && opts.channels !== 3) throw new Error(`--channels must be 1 or 3, got ${opts.channels}`);
+  if (!Number.isInteger(opts.size) || opts.size < 1) throw new UsageError(`--size must be a positive integer, got ${opts.size}`);
+  if (opts.channels !== 1 && opts.channels !== 3) throw new UsageError(`--channels must be 1 or 3, got ${opts.channels}`);
   return { spec: { size: opts.size, channels: opts.channels }, data: resolve(opts.data) };
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1]).href) {
+  reportUsageErrorsPlainly();
   const { spec, data } = featureOptions(process.argv.slice(2));
   await extract(spec, data);
 }

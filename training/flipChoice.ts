@@ -16,9 +16,9 @@ import type { AgeModel, GenderModel } from '../lib/models.js';
 import { facesOf, inBatches, loadFeatures } from './features.js';
 import { mirroredFace } from '../lib/preprocess.js';
 import { mean, pairedWins } from './metrics.js';
-import { parseOverrides } from './overrides.js';
+import { parseCommandLine } from './overrides.js';
 
-const config = parseOverrides({ models: 'models' }, process.argv.slice(2));
+const config = parseCommandLine({ models: 'models' });
 const modelDir = resolve(config.models);
 await initBackend();
 

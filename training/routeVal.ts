@@ -13,12 +13,12 @@ import { initBackend } from '../lib/backend.js';
 import { loadAgeModel, loadGenderModel } from '../lib/models.js';
 import { assertSameFaces, valOutputs } from './features.js';
 import { AGE_BANDS, clampedLogit, facesByAgeBand, pairedWins } from './metrics.js';
-import { parseOverrides } from './overrides.js';
+import { parseCommandLine, UsageError } from './overrides.js';
 
-const config = parseOverrides({ specialist: '', shipped: 'models/gender', age: 'models/age', thresholds: '8,10,12,13,14,16,20', specialistFlip: 1, mix: 0, above: 0 }, process.argv.slice(2));
-if (!config.specialist) throw new Error('--specialist=<exported gender model folder> is required');
+const config = parseCommandLine({ specialist: '', shipped: 'models/gender', age: 'models/age', thresholds: '8,10,12,13,14,16,20', specialistFlip: 1, mix: 0, above: 0 });
+if (!config.specialist) throw new UsageError('--specialist=<exported gender model folder> is required');
 const thresholds = config.thresholds.split(',').map(Number);
-if (thresholds.some((t) => !(t > 0))) throw new Error(`--thresholds must be positive ages, got ${config.thresholds}`);
+if (thresholds.some((t) => !(t > 0))) throw new UsageError(`--thresholds must be positive ages, got ${config.thresholds}`);
 await initBackend();
 const shipped = await loadGenderModel({ modelDir: resolve(config.shipped) });
 // A fresh export has no test-time flip in its manifest yet (calibration writes it); served, it would.

@@ -16,9 +16,9 @@ import { initBackend } from '../lib/backend.js';
 import { fileSystemHandler } from '../lib/modelIo.js';
 import { saveModelForServing } from './export.js';
 import { meanWeights } from './models.js';
-import { parseOverrides } from './overrides.js';
+import { parseCommandLine } from './overrides.js';
 
-const config = parseOverrides({ from: '', manifest: '', out: '' }, process.argv.slice(2));
+const config = parseCommandLine({ from: '', manifest: '', out: '' });
 const ingredients = config.from.split(',').filter(Boolean);
 if (ingredients.length < 2 || !config.manifest || !config.out) throw new Error('usage: --from=<net>,<net>[,...] --manifest=<exported run> --out=<folder>');
 

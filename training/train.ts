@@ -19,7 +19,7 @@ import { standardisedEmbeddings } from './embeddings.js';
 import { buildNet, buildBaseline, withAuxAgeHead, withAuxEmbeddingHead, copyMatchingLayers, identityInitialise, pruneInto, isTrunkLayer, AGE_BINS, MAX_AGE } from './models.js';
 import { loadFeatures } from './features.js';
 import type { FeatureSet } from './features.js';
-import { parseOverrides } from './overrides.js';
+import { parseCommandLine, UsageError } from './overrides.js';
 import { mulberry32, shuffleInPlace } from './random.js';
 import { ProgressBar } from './progress.js';
 import { saveModelForServing } from './export.js';
@@ -71,31 +71,31 @@ const defaults = {
   balanceAges: 0, // a face's loss weight ~ (train faces in its age band)^-balanceAges, mean 1: 0 = off, 1 = every band weighs alike
 };
 type Config = typeof defaults;
-const config: Config = parseOverrides(defaults, process.argv.slice(2));
-if (config.task !== 'gender' && config.task !== 'age') throw new Error('--task must be gender or age');
+const config: Config = parseCommandLine(defaults);
+if (config.task !== 'gender' && config.task !== 'age') throw new UsageError('--task must be gender or age');
 // Counts: a fraction or zero is a typo, and --batch=0 trained on NaN losses without a word.
 for (const key of ['seed', 'size', 'convsPerBlock', 'epochs', 'batch', 'maxSteps', 'maxTrainAge', 'minTrainAge', 'maxValAge'] as const) {
   const least = key === 'maxSteps' || key === 'minTrainAge' || key === 'seed' ? 0 : 1;
-  if (!Number.isInteger(config[key]) || config[key] < least) throw new Error(`--${key} must be a whole number >= ${least}, got ${config[key]}`);
+  if (!Number.isInteger(config[key]) || config[key] < least) throw new UsageError(`--${key} must be a whole number >= ${least}, got ${config[key]}`);
 }
-if (config.arch !== 'ours' && config.arch !== 'baseline') throw new Error('--arch must be ours or baseline');
-if (!['full', 'separable'].includes(config.conv)) throw new Error(`--conv=${config.conv}: full or separable`);
-if (config.conv !== 'full' && config.arch !== 'ours') throw new Error('--conv is for our net');
-if (config.teacher && config.arch !== 'ours') throw new Error('--teacher distils into our net only');
-if (!(config.distill >= 0 && config.distill <= 1)) throw new Error('--distill must be in [0, 1]');
-if (config.teacherFlip && !config.teacher) throw new Error('--teacherFlip needs --teacher');
-if (config.teacherFile && (config.teacher || config.task !== 'gender' || config.arch !== 'ours')) throw new Error('--teacherFile is for our gender net, without --teacher');
-if (config.initTrunk !== 0 && config.initTrunk !== 1) throw new Error('--initTrunk must be 0 or 1');
-if (config.initTrunk && !config.init) throw new Error('--initTrunk=1 needs --init');
-if (config.prune !== 0 && config.prune !== 1) throw new Error('--prune must be 0 or 1');
-if (config.prune && (!config.init || config.initTrunk || config.deepBlocks)) throw new Error('--prune=1 needs --init, without --initTrunk or --deepBlocks');
-if (!(config.auxAge >= 0)) throw new Error('--auxAge must be >= 0');
-if (!(config.auxEmbedding >= 0)) throw new Error('--auxEmbedding must be >= 0');
-if (!(config.minTrainAge <= config.maxTrainAge)) throw new Error('--minTrainAge must not exceed --maxTrainAge');
-if (!(config.balanceAges >= 0 && config.balanceAges <= 1)) throw new Error('--balanceAges must be in [0, 1]');
-if (config.auxEmbedding && (config.auxAge || config.arch !== 'ours')) throw new Error('--auxEmbedding is for our nets, without --auxAge');
+if (config.arch !== 'ours' && config.arch !== 'baseline') throw new UsageError('--arch must be ours or baseline');
+if (!['full', 'separable'].includes(config.conv)) throw new UsageError(`--conv=${config.conv}: full or separable`);
+if (config.conv !== 'full' && config.arch !== 'ours') throw new UsageError('--conv is for our net');
+if (config.teacher && config.arch !== 'ours') throw new UsageError('--teacher distils into our net only');
+if (!(config.distill >= 0 && config.distill <= 1)) throw new UsageError('--distill must be in [0, 1]');
+if (config.teacherFlip && !config.teacher) throw new UsageError('--teacherFlip needs --teacher');
+if (config.teacherFile && (config.teacher || config.task !== 'gender' || config.arch !== 'ours')) throw new UsageError('--teacherFile is for our gender net, without --teacher');
+if (config.initTrunk !== 0 && config.initTrunk !== 1) throw new UsageError('--initTrunk must be 0 or 1');
+if (config.initTrunk && !config.init) throw new UsageError('--initTrunk=1 needs --init');
+if (config.prune !== 0 && config.prune !== 1) throw new UsageError('--prune must be 0 or 1');
+if (config.prune && (!config.init || config.initTrunk || config.deepBlocks)) throw new UsageError('--prune=1 needs --init, without --initTrunk or --deepBlocks');
+if (!(config.auxAge >= 0)) throw new UsageError('--auxAge must be >= 0');
+if (!(config.auxEmbedding >= 0)) throw new UsageError('--auxEmbedding must be >= 0');
+if (!(config.minTrainAge <= config.maxTrainAge)) throw new UsageError('--minTrainAge must not exceed --maxTrainAge');
+if (!(config.balanceAges >= 0 && config.balanceAges <= 1)) throw new UsageError('--balanceAges must be in [0, 1]');
+if (config.auxEmbedding && (config.auxAge || config.arch !== 'ours')) throw new UsageError('--auxEmbedding is for our nets, without --auxAge');
 const task = config.task as 'gender' | 'age';
-if (config.auxAge && (task !== 'gender' || config.arch !== 'ours' || config.teacher || config.teacherFile)) throw new Error('--auxAge is for our gender net, without --teacher or --teacherFile');
+if (config.auxAge && (task !== 'gender' || config.arch !== 'ours' || config.teacher || config.teacherFile)) throw new UsageError('--auxAge is for our gender net, without --teacher or --teacherFile');
 const name = config.name || `${config.arch}-${task}`;
 const outDir = resolve(config.out || (config.arch === 'ours' ? `models/${task}` : `.cache/baseline/${task}`));
 const checkpointDir = resolve('checkpoints', name);
@@ -156,8 +156,8 @@ const faceWeights = config.balanceAges ? ageBandWeights(train.ages, config.balan
 
 const widths = config.widths.split(',').map(Number);
 const deepBlocks = config.deepBlocks.split(',').filter(Boolean).map(Number);
-if (deepBlocks.some((b) => !Number.isInteger(b) || b < 0 || b >= widths.length)) throw new Error(`--deepBlocks takes block numbers 0..${widths.length - 1}`);
-if (deepBlocks.length && config.arch !== 'ours') throw new Error('--deepBlocks is for our net');
+if (deepBlocks.some((b) => !Number.isInteger(b) || b < 0 || b >= widths.length)) throw new UsageError(`--deepBlocks takes block numbers 0..${widths.length - 1}`);
+if (deepBlocks.length && config.arch !== 'ours') throw new UsageError('--deepBlocks is for our net');
 const model = config.arch === 'ours'
   ? buildNet(task, spec, widths, config.convsPerBlock, config.dropout, config.l2, config.seed, config.conv as 'full' | 'separable', deepBlocks)
   : buildBaseline(task, spec, config.seed);
@@ -174,7 +174,7 @@ const teacher = config.teacher ? await tf.loadLayersModel(fileSystemHandler(reso
 if (teacher) {
   const [, th, tw, tc] = teacher.inputs[0].shape;
   if (th !== spec.size || tw !== spec.size || tc !== spec.channels) {
-    throw new Error(`--teacher=${config.teacher} takes ${th}x${tw}x${tc} inputs, this run ${spec.size}x${spec.size}x${spec.channels}`);
+    throw new UsageError(`--teacher=${config.teacher} takes ${th}x${tw}x${tc} inputs, this run ${spec.size}x${spec.size}x${spec.channels}`);
   }
   teacher.trainable = false;
   console.log(`${name}: distilling from ${config.teacher} (weight ${config.distill}${config.teacherFlip ? ", flip-averaged" : ""}, ${teacher.countParams()} parameters)`);
@@ -194,7 +194,7 @@ function loadTeacherFile(path: string): { pFemale: Float32Array; provenance: Rec
     teacher: string; command: string; valAccuracy: number; trainOutOfFoldAccuracy: number; pFemale: Record<string, number>;
   };
   const missing = train.files.filter((f) => table.pFemale[f] === undefined);
-  if (missing.length) throw new Error(`--teacherFile=${path} has no P(female) for ${missing.length} training faces, e.g. ${missing[0]}`);
+  if (missing.length) throw new UsageError(`--teacherFile=${path} has no P(female) for ${missing.length} training faces, e.g. ${missing[0]}`);
   console.log(`${name}: distilling from ${path}: ${table.teacher}, val accuracy ${(100 * table.valAccuracy).toFixed(2)}% (weight ${config.distill})`);
   return {
     pFemale: Float32Array.from(train.files, (f) => table.pFemale[f]),
@@ -455,7 +455,7 @@ async function copyWeightsFrom(dir: string, warmStart = false): Promise<void> {
   if (warmStart && config.prune) {
     const filled = pruneInto(net, saved);
     const missing = net.layers.map((l) => l.name).filter((n) => isTrunkLayer(n) && !filled.includes(n));
-    if (missing.length) throw new Error(`--init=${dir} has no layers to prune into ${missing.join(', ')}`);
+    if (missing.length) throw new UsageError(`--init=${dir} has no layers to prune into ${missing.join(', ')}`);
     console.log(`${name}: pruned ${filled.join(', ')} from ${dir}; the rest start fresh`);
   } else if (!warmStart || (!config.initTrunk && !config.auxAge && !config.auxEmbedding && !deepBlocks.length)) net.setWeights(saved.getWeights());
   else {
@@ -467,7 +467,7 @@ async function copyWeightsFrom(dir: string, warmStart = false): Promise<void> {
       copied.push(...added.map((l) => l.name));
     }
     const missing = net.layers.map((l) => l.name).filter((n) => isTrunkLayer(n) && !copied.includes(n));
-    if (missing.length) throw new Error(`--init=${dir} lacks trunk layers of this net's shape: ${missing.join(', ')}`);
+    if (missing.length) throw new UsageError(`--init=${dir} lacks trunk layers of this net's shape: ${missing.join(', ')}`);
     console.log(`${name}: copied ${copied.join(', ')}; the rest start fresh`);
   }
   saved.dispose();

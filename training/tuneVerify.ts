@@ -16,16 +16,16 @@ import { analyzeOptionsFor, decideVerification, thresholdsFrom } from '../lib/ve
 import type { ResolvedClaim } from '../lib/verify.js';
 import { DEFAULT_DATA_DIR } from './config.js';
 import { loadRows } from './data.js';
-import { parseOverrides } from './overrides.js';
+import { parseCommandLine, UsageError } from './overrides.js';
 
-const opts = parseOverrides({ data: DEFAULT_DATA_DIR, maxTrueInconsistent: 0.04, levels: '0.8,0.9,0.95,0.97,0.98,0.99' }, process.argv.slice(2));
+const opts = parseCommandLine({ data: DEFAULT_DATA_DIR, maxTrueInconsistent: 0.04, levels: '0.8,0.9,0.95,0.97,0.98,0.99' });
 const dir = resolve(opts.data);
 const rows = loadRows(dir).filter((r) => r.split === 'val');
 const config = getConfig();
 const analyzer = await createAnalyzer(config);
 // The analyzer runs once per chip and age level (the range a claim is checked against).
 const LEVELS = opts.levels.split(',').map(Number);
-if (LEVELS.some((l) => !(l > 0 && l < 1))) throw new Error(`--levels must be comma-separated numbers in (0, 1), got ${opts.levels}`);
+if (LEVELS.some((l) => !(l > 0 && l < 1))) throw new UsageError(`--levels must be comma-separated numbers in (0, 1), got ${opts.levels}`);
 const facesAt = new Map<number, FaceResult[][]>();
 for (const ageLevel of LEVELS) {
   const faces: FaceResult[][] = [];

@@ -18,7 +18,7 @@ import { analyzeOptionsFor, decideVerification, thresholdsFrom } from '../lib/ve
 import type { Decision, ResolvedClaim } from '../lib/verify.js';
 import { loadRows } from './data.js';
 import type { FaceRow } from './data.js';
-import { parseOverrides } from './overrides.js';
+import { parseCommandLine, UsageError } from './overrides.js';
 import { updateReadmeSection } from './readmeSections.js';
 import { verifyTables } from './verifyReport.js';
 import { mulberry32, shuffleInPlace } from './random.js';
@@ -32,8 +32,8 @@ const defaults = {
   seed: 1337, // sampling seed for --limit
   out: 'models/verify-metrics.json', // metrics artifact
 };
-const opts = parseOverrides(defaults, process.argv.slice(2));
-if (!Number.isInteger(opts.limit) || opts.limit < 0) throw new Error(`--limit must be a non-negative integer, got ${opts.limit}`);
+const opts = parseCommandLine(defaults);
+if (!Number.isInteger(opts.limit) || opts.limit < 0) throw new UsageError(`--limit must be a non-negative integer, got ${opts.limit}`);
 
 /** Each scenario turns a labelled row into a claim, or undefined when it does not apply (a negative age). */
 const SCENARIOS: { name: string; truth: boolean; claim: (row: FaceRow) => ResolvedClaim | undefined }[] = [
@@ -57,7 +57,7 @@ const TARGETS = [
 
 // --- inputs -----------------------------------------------------------------
 const dir = resolve(opts.data);
-if (!['val', 'test'].includes(opts.split)) throw new Error('--split must be val or test');
+if (!['val', 'test'].includes(opts.split)) throw new UsageError('--split must be val or test');
 const all = loadRows(dir).filter((r) => r.split === opts.split);
 const rows = opts.limit > 0 ? shuffleInPlace([...all], mulberry32(opts.seed)).slice(0, opts.limit) : all;
 const config = getConfig();

@@ -1,4 +1,7 @@
 /** training/overrides.ts: the flags every training tool reads. */
+import { execFile } from 'node:child_process';
+import { resolve } from 'node:path';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { parseOverrides } from '../../training/overrides.js';
 
@@ -21,4 +24,24 @@ describe('parseOverrides', () => {
     expect(() => parseOverrides(defaults, ['--epochs='])).toThrow(/--epochs needs a value/);
     expect(() => parseOverrides(defaults, ['--out='])).toThrow(/--out needs a value/);
   });
+});
+
+// A tool's typo used to print Node's source excerpt and a stack trace under the message.
+describe('a tool given a bad command line', () => {
+  const run = promisify(execFile);
+  const ROOT = resolve(import.meta.dirname, '..', '..');
+  const failureOf = (script: string, args: string[]) =>
+    run(process.execPath, ['--import', 'tsx', script, ...args], { cwd: ROOT, timeout: 60_000 })
+      .then(() => undefined, (error: { code: number; stderr: string }) => error);
+
+  it('prints the message alone and exits 2, whether the parser or the tool refuses it', async () => {
+    const [unknownFlag, badCount] = await Promise.all([
+      failureOf('training/data.ts', ['--bogus=1']),
+      failureOf('training/train.ts', ['--task=age', '--batch=0']),
+    ]);
+    expect(unknownFlag?.code).toBe(2);
+    expect(unknownFlag?.stderr.trim()).toBe('error: unknown option --bogus; known: data');
+    expect(badCount?.code).toBe(2);
+    expect(badCount?.stderr.trim()).toBe('error: --batch must be a whole number >= 1, got 0');
+  }, 90_000);
 });
