@@ -7,13 +7,14 @@
  * setting is written with it, never without it. Choose it with training/flipChoice.ts.
  *   npm run calibrate -- [--level=0.8] [--models=models] [--testTimeFlip=age]
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { initBackend } from '../lib/backend.js';
 import { loadAgeModel, loadGenderModel, summariseAgeDistribution } from '../lib/models.js';
 import { facesOf, inBatches, loadFeaturePair } from './features.js';
 import { clampedLogit, stretchCovering, stretchNeeded } from './metrics.js';
 import { parseCommandLine, UsageError } from './overrides.js';
+import { writeFileAtomic } from './atomicWrites.js';
 
 const config = parseCommandLine({ level: 0.8, models: 'models', testTimeFlip: 'keep' });
 const modelDir = resolve(config.models);
@@ -23,7 +24,7 @@ function updateManifest(task: (typeof TASKS)[number], change: (manifest: Record<
   const path = join(modelDir, task, 'manifest.json');
   const manifest = JSON.parse(readFileSync(path, 'utf8'));
   change(manifest);
-  writeFileSync(path, JSON.stringify(manifest, null, 2));
+  writeFileAtomic(path, JSON.stringify(manifest, null, 2));
 }
 
 /** The tasks to serve with test-time flip, or undefined to keep each manifest's setting. */

@@ -5,11 +5,12 @@
  * training only reads features made with this checkout's, so it is the training pixels' too).
  */
 import * as tf from '@tensorflow/tfjs';
-import { writeFileSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { io } from '@tensorflow/tfjs';
 import { fileSystemHandler } from '../lib/modelIo.js';
 import { preprocessFingerprint } from './preprocessFingerprint.js';
+import { recoverFolder, swapInFolder } from './atomicWrites.js';
 
 function float32ToFloat16Bits(value: number): number {
   const f32 = new Float32Array([value]);
@@ -39,18 +40,32 @@ function toFloat16(artifacts: io.ModelArtifacts): io.ModelArtifacts {
   return { ...artifacts, weightSpecs, weightData: f16.buffer };
 }
 
+const EXPORT_FILES = ['manifest.json', 'model.json', 'weights.bin'];
+
+/**
+ * Writes the model's files into `dir`, replacing what was there as one folder swap: a kill
+ * mid-export (the default --out is models/<task>) leaves the old model or the new one, never a
+ * new model.json beside old weights.
+ */
 async function saveModelForServing(model: tf.LayersModel, dir: string, manifest: Record<string, unknown>): Promise<void> {
-  mkdirSync(dir, { recursive: true });
   let captured: io.ModelArtifacts | undefined;
   await model.save(tf.io.withSaveHandler(async (a) => {
     captured = a;
     return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
   }));
-  await fileSystemHandler(dir).save!(toFloat16(captured!));
-  writeFileSync(join(dir, 'manifest.json'), JSON.stringify({
-    // A resumed run passes the fingerprint its checkpoint was trained with (checked equal to this checkout's on resume).
-    ...manifest, preprocessFingerprint: manifest.preprocessFingerprint ?? await preprocessFingerprint(), parameters: model.countParams(), weightsDtype: 'float16', savedAt: new Date().toISOString(),
-  }, null, 2));
+  // A resumed run passes the fingerprint its checkpoint was trained with (checked equal to this checkout's on resume).
+  const fingerprint = manifest.preprocessFingerprint ?? await preprocessFingerprint();
+  mkdirSync(dirname(dir), { recursive: true });
+  recoverFolder(dir);
+  // The swap replaces the whole folder: never one that holds anything but an earlier export (`--out=models`).
+  const others = existsSync(dir) ? readdirSync(dir).filter((f) => !EXPORT_FILES.includes(f)) : [];
+  if (others.length) throw new Error(`refusing to export into ${dir}: it holds ${others.slice(0, 3).join(', ')}, not only an earlier export`);
+  await swapInFolder(dir, [], async (tmp) => {
+    await fileSystemHandler(tmp).save!(toFloat16(captured!));
+    writeFileSync(join(tmp, 'manifest.json'), JSON.stringify({
+      ...manifest, preprocessFingerprint: fingerprint, parameters: model.countParams(), weightsDtype: 'float16', savedAt: new Date().toISOString(),
+    }, null, 2));
+  });
 }
 
 export { saveModelForServing, float32ToFloat16Bits };

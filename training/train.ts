@@ -24,7 +24,8 @@ import { mulberry32, shuffleInPlace } from './random.js';
 import { ProgressBar } from './progress.js';
 import { saveModelForServing } from './export.js';
 import { configDifferences, resumeRefusal } from './resumeCheck.js';
-import { optimizerStateBytes, optimizerStateFrom, recoverCheckpoint, swapInCheckpoint } from './checkpoint.js';
+import { optimizerStateBytes, optimizerStateFrom } from './checkpoint.js';
+import { recoverFolder, swapInFolder } from './atomicWrites.js';
 import type { OptimizerIndexEntry } from './checkpoint.js';
 import { preprocessFingerprint } from './preprocessFingerprint.js';
 import { summariseAgeDistribution } from '../lib/models.js';
@@ -369,7 +370,7 @@ interface RunOrigin {
 type SavedState = TrainState & Partial<Omit<RunOrigin, 'config'>> & { config: Record<string, unknown> };
 
 function readCheckpointState(): SavedState | undefined {
-  recoverCheckpoint(checkpointDir);
+  recoverFolder(checkpointDir);
   const path = join(checkpointDir, 'state.json');
   return existsSync(path) ? JSON.parse(readFileSync(path, 'utf8')) : undefined;
 }
@@ -425,11 +426,11 @@ function runIdentity(): Record<string, unknown> {
   };
 }
 
-/** Writes the checkpoint beside the old one, then swaps (training/checkpoint.ts), so a kill at any point loses at most this epoch. */
+/** Writes the checkpoint beside the old one, then swaps (training/atomicWrites.ts), so a kill at any point loses at most this epoch. */
 async function saveCheckpoint(state: TrainState, improved: boolean): Promise<void> {
   // Every epoch's serving net (without auxiliary heads) is kept too, as an export the val tools
   // load: averaging the weights of several (training/soup.ts) costs nothing at inference.
-  await swapInCheckpoint(checkpointDir, improved ? ['epochs'] : ['epochs', 'best'], async (tmp) => {
+  await swapInFolder(checkpointDir, improved ? ['epochs'] : ['epochs', 'best'], async (tmp) => {
     await net.save(fileSystemHandler(join(tmp, 'model'))); // with --auxAge, both heads: a resume continues both
     const { index, bytes } = optimizerStateBytes(await optimizer.getWeights());
     writeFileSync(join(tmp, 'optimizer.json'), JSON.stringify(index));

@@ -7,7 +7,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { optimizerStateBytes, optimizerStateFrom, recoverCheckpoint, swapInCheckpoint } from '../../training/checkpoint.js';
+import { optimizerStateBytes, optimizerStateFrom } from '../../training/checkpoint.js';
+import { recoverFolder, swapInFolder } from '../../training/atomicWrites.js';
 
 type Named = { name: string; tensor: tf.Tensor };
 
@@ -73,7 +74,7 @@ describe('optimizer state', () => {
   });
 });
 
-describe('swapInCheckpoint', () => {
+describe('swapInFolder', () => {
   const fresh = () => {
     const dir = join(mkdtempSync(join(tmpdir(), 'ckpt-')), 'run');
     mkdirSync(join(dir, 'best'), { recursive: true });
@@ -86,7 +87,7 @@ describe('swapInCheckpoint', () => {
 
   it('carries the kept folders over, adds the new files, and leaves no .tmp or .old', async () => {
     const dir = fresh();
-    await swapInCheckpoint(dir, ['epochs', 'best'], async (tmp) => {
+    await swapInFolder(dir, ['epochs', 'best'], async (tmp) => {
       writeFileSync(join(tmp, 'state.json'), '{"epoch":2}');
       mkdirSync(join(tmp, 'epochs', '2'));
       writeFileSync(join(tmp, 'epochs', '2', 'model.json'), 'epoch 2');
@@ -99,11 +100,11 @@ describe('swapInCheckpoint', () => {
 
   it('leaves the old checkpoint whole when the write dies half way (the old code had moved best/ and epochs/ out first)', async () => {
     const dir = fresh();
-    await expect(swapInCheckpoint(dir, ['epochs', 'best'], async (tmp) => {
+    await expect(swapInFolder(dir, ['epochs', 'best'], async (tmp) => {
       writeFileSync(join(tmp, 'state.json'), '{"epoch":2}');
       throw new Error('killed');
     })).rejects.toThrow('killed');
-    recoverCheckpoint(dir);
+    recoverFolder(dir);
     expect(readFileSync(join(dir, 'state.json'), 'utf8')).toBe('{"epoch":1}');
     expect(readFileSync(join(dir, 'best', 'model.json'), 'utf8')).toBe('best of 1');
     expect(readFileSync(join(dir, 'epochs', '1', 'model.json'), 'utf8')).toBe('epoch 1');
@@ -113,7 +114,7 @@ describe('swapInCheckpoint', () => {
   it('puts the old checkpoint back after a kill between the two renames', () => {
     const dir = fresh();
     renameSync(dir, `${dir}.old`); // the swap's first rename done, its second not
-    recoverCheckpoint(dir);
+    recoverFolder(dir);
     expect(readFileSync(join(dir, 'state.json'), 'utf8')).toBe('{"epoch":1}');
     expect(existsSync(`${dir}.old`)).toBe(false);
   });
