@@ -68,10 +68,10 @@ if (!existsSync('dist/http.mjs')) execFileSync(process.execPath, ['scripts/serve
 const coldRuns: ColdStart[] = [];
 for (let i = 0; i < config.coldRuns; i++) coldRuns.push(await coldStartOnce());
 const colds = coldRuns.map((c) => c.total);
-const coldMedian = quantile(colds, 0.5);
 // init: importing the handler module, which loads the wasm backend and the three models (Lambda's
 // init phase); the rest is node's own start and the first request on the fresh process.
-console.log(`bench=cold-start what=bundled-handler n=${colds.length} ms=${colds.map((c) => c.toFixed(0)).join(',')} median_ms=${coldMedian.toFixed(0)} ` +
+// --coldRuns=0 skips the line (there is no median of nothing).
+if (colds.length) console.log(`bench=cold-start what=bundled-handler n=${colds.length} ms=${colds.map((c) => c.toFixed(0)).join(',')} median_ms=${quantile(colds, 0.5).toFixed(0)} ` +
   `init_ms=${coldRuns.map((c) => c.init.toFixed(0)).join(',')} init_median_ms=${quantile(coldRuns.map((c) => c.init), 0.5).toFixed(0)}`);
 
 // --- face-api on the same images, same run ----------------------------------------------------------

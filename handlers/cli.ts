@@ -31,7 +31,11 @@ if (!commandLine) {
 }
 const { files, detect, maxFaces } = commandLine;
 
-const analyzer = await getAnalyzer();
+// Models that cannot load (a wrong MODEL_DIR) are every file's error, printed as any other.
+const analyzer = await getAnalyzer().catch((error: unknown) => {
+  for (const file of files) console.log(JSON.stringify({ file, error: toAppError(error).toJSON() }));
+  process.exit(1);
+});
 let failures = 0;
 for (const file of files) {
   try {

@@ -152,6 +152,11 @@ function parseJsonBody<T>(parts: HttpRequestParts, maxBytes: number, schema: z.Z
 function parseImageRequest(parts: HttpRequestParts, limits: RequestLimits): ImageRequest {
   const type = mediaType(parts.contentType);
   if (type === 'application/json') {
+    // Options go in the body here; a `?detect=false` beside it was silently ignored (detection ran).
+    const queryKeys = Object.keys(parts.query ?? {});
+    if (queryKeys.length) {
+      throw new AppError('INVALID_REQUEST', `query options (${queryKeys.join(', ')}) apply to raw bodies only: with a JSON body put them in its "options"`);
+    }
     const jsonLimit = Math.ceil((limits.maxImageBytes * 4) / 3) + JSON_OVERHEAD_BYTES;
     const body = parseJsonBody(parts, jsonLimit, predictBodySchema(limits.maxFacesLimit), limits.maxJsonDepth);
     const bytes = decodeBase64Image(body.image, limits.maxImageBytes);

@@ -34,7 +34,7 @@ describe('npm run predict (CLI)', () => {
 });
 
 describe('npm run predict flags', () => {
-  const runCli = (args: string[]) => run(process.execPath, ['--import', 'tsx', 'handlers/cli.ts', ...args])
+  const runCli = (args: string[], env = process.env) => run(process.execPath, ['--import', 'tsx', 'handlers/cli.ts', ...args], { env })
     .then((r) => ({ code: 0, ...r }), (error: { code: number; stdout: string; stderr: string }) => error);
 
   // `--max-faces 1` (a space, as most tools take it) used to be read as a file named "1".
@@ -53,5 +53,12 @@ describe('npm run predict flags', () => {
       expect(refused.code).toBe(2);
       expect(refused.stderr).toMatch(/^usage: npm run predict/);
     }
+  });
+
+  // It printed an uncaught AppError's stack instead of the documented line per file.
+  it('gives every file MODEL_LOAD_FAILED when the models cannot load', async () => {
+    const failed = await runCli(['bench/fixtures/face-640x480.jpg'], { ...process.env, MODEL_DIR: '/nonexistent' });
+    expect(failed.code).toBe(1);
+    expect(JSON.parse(failed.stdout)).toMatchObject({ file: 'bench/fixtures/face-640x480.jpg', error: { code: 'MODEL_LOAD_FAILED' } });
   });
 });

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 
 /**
  * The UTKFace folder (utkface.csv + utkface/) when a step gets no --data=...: UTKFACE_DIR, as
- * the tests read it, else ../shared/data. Steps take --data through parseOverrides (overrides.ts).
+ * the tests read it, else ../shared/data. Steps take --data through parseCommandLine (overrides.ts).
  */
 const DEFAULT_DATA_DIR = process.env.UTKFACE_DIR ?? '../shared/data';
 

@@ -7,7 +7,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DEFAULT_DATA_DIR } from './config.js';
-import { parseCommandLine } from './overrides.js';
+import { parseCommandLine, UsageError } from './overrides.js';
 
 type Split = 'train' | 'val' | 'test';
 type Gender = 'male' | 'female';
@@ -26,7 +26,10 @@ const SPLITS: readonly Split[] = ['train', 'val', 'test'];
 
 /** Parses and validates utkface.csv; throws listing every bad row. */
 function loadRows(dir: string, checkFiles = true): FaceRow[] {
-  const lines = readFileSync(join(dir, 'utkface.csv'), 'utf8').trim().split(/\r?\n/);
+  const csvPath = join(dir, 'utkface.csv');
+  // Most often a mistyped --data (or UTKFACE_DIR): said plainly, as a usage error, not as ENOENT's stack.
+  if (!existsSync(csvPath)) throw new UsageError(`no utkface.csv in ${dir}: point --data (or UTKFACE_DIR) at the UTKFace folder (../shared/data/README.md)`);
+  const lines = readFileSync(csvPath, 'utf8').trim().split(/\r?\n/);
   if (lines[0] !== 'file,age,gender,race,split') throw new Error(`unexpected CSV header: ${lines[0]}`);
   const rows: FaceRow[] = [];
   const problems: string[] = [];

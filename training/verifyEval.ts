@@ -1,15 +1,17 @@
 /**
  * How often lib/verify.ts decides right on the test split: the analyzer (detection on) runs once
  * per chip, then `decideVerification` with the default thresholds judges true and false claims.
- *   npx tsx training/verifyEval.ts [--data=../shared/data] [--limit=N] [--out=models/verify-metrics.json]
+ *   npx tsx training/verifyEval.ts [--data=../shared/data] [--split=test|val] [--limit=N] [--out=<file>]
+ * (--out defaults to models/verify-metrics.json for the full test split, the committed artifact, and
+ * to .cache/verify-metrics-<split>[-<limit>].json otherwise, so a sample or val run never overwrites it)
  * Writes the metrics JSON and prints a markdown table, then one summary line.
  *
  * Claims: "true" claims the labelled age and sex together (the real use); the false claims
  * change one attribute and claim only that one, so the row measures that check alone (with a
  * true second attribute, a wrongly flagged true attribute would count as "caught").
  */
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { createAnalyzer } from '../lib/analyzer.js';
 import type { FaceResult } from '../lib/analyzer.js';
 import { getConfig } from '../lib/config.js';
@@ -30,9 +32,12 @@ const defaults = {
   split: 'test', // report on test; use val to tune the VERIFY_* thresholds
   limit: 0, // chips to evaluate, a seeded random sample of the split; 0 = all
   seed: 1337, // sampling seed for --limit
-  out: 'models/verify-metrics.json', // metrics artifact
+  out: '', // metrics file; default: see the comment at the top
 };
 const opts = parseCommandLine(defaults);
+const COMMITTED_METRICS = 'models/verify-metrics.json';
+const isFullTestRun = opts.split === 'test' && opts.limit === 0;
+const outPath = resolve(opts.out || (isFullTestRun ? COMMITTED_METRICS : `.cache/verify-metrics-${opts.split}${opts.limit ? `-${opts.limit}` : ''}.json`));
 if (!Number.isInteger(opts.limit) || opts.limit < 0) throw new UsageError(`--limit must be a non-negative integer, got ${opts.limit}`);
 
 /** Each scenario turns a labelled row into a claim, or undefined when it does not apply (a negative age). */
@@ -114,12 +119,13 @@ const metrics = {
   split: opts.split, chips: rows.length, ofChips: all.length, sampleSeed: opts.limit > 0 ? opts.seed : null,
   modelVersion: analyzer.modelVersion, detect: true, thresholds, faces: faceCounts, scenarios, targets,
 };
-writeFileSync(resolve(opts.out), `${JSON.stringify(metrics, null, 2)}\n`);
+mkdirSync(dirname(outPath), { recursive: true });
+writeFileSync(outPath, `${JSON.stringify(metrics, null, 2)}\n`);
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 console.log(verifyTables(metrics));
 console.log(`\nfaces per chip: none ${faceCounts.none}, one ${faceCounts.one}, several ${faceCounts.multiple}; one face but low detection score ${faceCounts.lowDetectionScore}, low gender confidence ${faceCounts.lowGenderConfidence}; analyzer errors ${faceCounts.analyzerErrors}`);
-console.log(`wrote ${opts.out}`);
+console.log(`wrote ${outPath}`);
 // The README quotes the full-split test figures for the shipped models; a sample or val run leaves it alone.
-if (opts.split === 'test' && opts.limit === 0 && resolve(opts.out) === resolve('models/verify-metrics.json')) updateReadmeSection('README.md', 'verify', verifyTables(metrics));
+if (isFullTestRun && outPath === resolve(COMMITTED_METRICS)) updateReadmeSection('README.md', 'verify', verifyTables(metrics));
 console.log(`verify n=${rows.length} true_inconsistent=${pct(scenarios['true age + sex'].inconsistent)} age20_caught=${pct(scenarios['age ±20'].inconsistent)} sex_caught=${pct(scenarios['other sex'].inconsistent)} true_inconclusive=${pct(scenarios['true age + sex'].inconclusive)} targets_met=${targets.filter((t) => t.met).length}/${targets.length}`);

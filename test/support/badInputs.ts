@@ -19,7 +19,7 @@ interface BadRequest {
   body: Buffer | string;
   /** Content-Type header; undefined sends none. */
   contentType?: string;
-  /** Query string options, for raw bodies. */
+  /** Query string options (raw bodies take them; a JSON body with any is refused). */
   query?: Record<string, string>;
 }
 
@@ -116,6 +116,7 @@ async function buildCorpus(chip: Buffer, limits: CorpusLimits): Promise<BadInput
     { name: 'an unknown option', request: json({ image: chip.toString('base64'), options: { crop: 'tight' } }), status: 400, code: 'INVALID_REQUEST' },
     { name: 'an unknown top-level field', request: json({ image: chip.toString('base64'), mode: 'fast' }), status: 400, code: 'INVALID_REQUEST' },
     { name: 'an unknown query option', request: raw(chip, { faces: '2' }), status: 400, code: 'INVALID_REQUEST' },
+    { name: 'a query option with a JSON body', request: { ...json({ image: chip.toString('base64') }), query: { detect: 'false' } }, status: 400, code: 'INVALID_REQUEST' },
     { name: 'deeply nested JSON', request: { body: `{"image":"x","options":${deep}}`, contentType: JSON_TYPE }, status: 400, code: 'INVALID_REQUEST' },
     { name: 'a zero-byte image', request: json({ image: '' }), status: 400, code: 'INVALID_REQUEST' },
     { name: 'a zero-byte data URL', request: json({ image: 'data:image/png;base64,' }), status: 400, code: 'INVALID_REQUEST' },
