@@ -68,7 +68,7 @@ const defaults = {
   distill: 0.5, // ...are mixed into the targets with this weight (0 = labels only, 1 = teacher only)
   teacherFlip: 0, // 1 = the teacher's output is the mean over the image and its mirror, as served with test-time flip
   auxEmbedding: 0, // weight of an auxiliary head regressing the face's dlib descriptor (training/faceEmbeddings.ts); dropped at export
-  teacherFile: '', // gender only: distil from precomputed P(female) per training face instead (training/embeddingTeacher.ts)
+  teacherFile: '', // distil from precomputed per-face outputs instead, P(female) or an age estimate (training/embeddingTeacher.ts)
   balanceAges: 0, // a face's loss weight ~ (train faces in its age band)^-balanceAges, mean 1: 0 = off, 1 = every band weighs alike
 };
 type Config = typeof defaults;
@@ -85,7 +85,7 @@ if (config.conv !== 'full' && config.arch !== 'ours') throw new UsageError('--co
 if (config.teacher && config.arch !== 'ours') throw new UsageError('--teacher distils into our net only');
 if (!(config.distill >= 0 && config.distill <= 1)) throw new UsageError('--distill must be in [0, 1]');
 if (config.teacherFlip && !config.teacher) throw new UsageError('--teacherFlip needs --teacher');
-if (config.teacherFile && (config.teacher || config.task !== 'gender' || config.arch !== 'ours')) throw new UsageError('--teacherFile is for our gender net, without --teacher');
+if (config.teacherFile && (config.teacher || config.arch !== 'ours')) throw new UsageError('--teacherFile is for our nets, without --teacher');
 if (config.initTrunk !== 0 && config.initTrunk !== 1) throw new UsageError('--initTrunk must be 0 or 1');
 if (config.initTrunk && !config.init) throw new UsageError('--initTrunk=1 needs --init');
 if (config.prune !== 0 && config.prune !== 1) throw new UsageError('--prune must be 0 or 1');
@@ -182,26 +182,31 @@ if (teacher) {
 }
 
 /**
- * Precomputed soft targets: P(female) per training face from a teacher that does not run here
- * (a probe on face-recognition embeddings, out-of-fold). Gender survives every augmentation we
- * apply, so the face's one probability serves all its augmented views.
+ * Precomputed soft targets from a teacher that does not run here (a probe on face-recognition
+ * embeddings, out-of-fold): P(female), or an age estimate, per training face. Sex and age survive
+ * every augmentation we apply, so the face's one output serves all its augmented views.
  */
 const teacherFile = config.teacherFile ? loadTeacherFile(resolve(config.teacherFile)) : undefined;
 
-/** The file's P(female) per training face, in train's order, and its provenance (read once). */
-function loadTeacherFile(path: string): { pFemale: Float32Array; provenance: Record<string, unknown> } {
+/** The file's output per training face, in train's order, and its provenance (read once). */
+function loadTeacherFile(path: string): { outputs: Float32Array; provenance: Record<string, unknown> } {
   const bytes = readFileSync(path);
   const table = JSON.parse(bytes.toString('utf8')) as {
-    teacher: string; command: string; valAccuracy: number; trainOutOfFoldAccuracy: number; pFemale: Record<string, number>;
+    teacher: string; command: string; task?: string; valAccuracy?: number; trainOutOfFoldAccuracy?: number; valMae?: number; trainOutOfFoldMae?: number;
+    pFemale?: Record<string, number>; ageEstimate?: Record<string, number>;
   };
-  const missing = train.files.filter((f) => table.pFemale[f] === undefined);
-  if (missing.length) throw new UsageError(`--teacherFile=${path} has no P(female) for ${missing.length} training faces, e.g. ${missing[0]}`);
-  console.log(`${name}: distilling from ${path}: ${table.teacher}, val accuracy ${(100 * table.valAccuracy).toFixed(2)}% (weight ${config.distill})`);
+  const byFile = task === 'gender' ? table.pFemale : table.ageEstimate;
+  if (!byFile) throw new UsageError(`--teacherFile=${path} has no ${task === 'gender' ? 'P(female)' : 'age estimates'}: it teaches ${table.task ?? 'gender'}`);
+  const missing = train.files.filter((f) => byFile[f] === undefined);
+  if (missing.length) throw new UsageError(`--teacherFile=${path} has no output for ${missing.length} training faces, e.g. ${missing[0]}`);
+  const quality = task === 'gender' ? `val accuracy ${(100 * table.valAccuracy!).toFixed(2)}%` : `val MAE ${table.valMae!.toFixed(3)} years`;
+  console.log(`${name}: distilling from ${path}: ${table.teacher}, ${quality} (weight ${config.distill})`);
   return {
-    pFemale: Float32Array.from(train.files, (f) => table.pFemale[f]),
+    outputs: Float32Array.from(train.files, (f) => byFile[f]),
     provenance: {
-      file: path, sha256: createHash('sha256').update(bytes).digest('hex'), teacher: table.teacher,
-      command: table.command, valAccuracy: table.valAccuracy, trainOutOfFoldAccuracy: table.trainOutOfFoldAccuracy,
+      file: path, sha256: createHash('sha256').update(bytes).digest('hex'), teacher: table.teacher, command: table.command,
+      ...(task === 'gender' ? { valAccuracy: table.valAccuracy, trainOutOfFoldAccuracy: table.trainOutOfFoldAccuracy }
+        : { valMae: table.valMae, trainOutOfFoldMae: table.trainOutOfFoldMae }),
     },
   };
 }
@@ -215,15 +220,19 @@ function targets(set: FeatureSet, idx: number[]): tf.Tensor {
 
 /** Label distributions over ages 0..116: a Gaussian about each true age, wider for older faces. */
 function ageDistributions(set: FeatureSet, idx: number[]): tf.Tensor {
-  const dist = new Float32Array(idx.length * AGE_BINS);
-  idx.forEach((i, r) => {
-    const age = set.ages[i];
+  return gaussianAgeDistributions(idx.map((i) => set.ages[i]));
+}
+
+/** A Gaussian over ages 0..116 about each of `ages` (years, fractional allowed), wider for older ones. */
+function gaussianAgeDistributions(ages: number[]): tf.Tensor2D {
+  const dist = new Float32Array(ages.length * AGE_BINS);
+  ages.forEach((age, r) => {
     const sigma = config.ageSigmaBase + config.ageSigmaSlope * age;
     let total = 0;
     for (let k = 0; k < AGE_BINS; k++) total += dist[r * AGE_BINS + k] = Math.exp(-((k - age) ** 2) / (2 * sigma * sigma));
     for (let k = 0; k < AGE_BINS; k++) dist[r * AGE_BINS + k] /= total;
   });
-  return tf.tensor2d(dist, [idx.length, AGE_BINS]);
+  return tf.tensor2d(dist, [ages.length, AGE_BINS]);
 }
 
 const AGE_VALUES = tf.range(0, AGE_BINS).reshape([AGE_BINS, 1]);
@@ -235,7 +244,9 @@ const AGE_VALUES = tf.range(0, AGE_BINS).reshape([AGE_BINS, 1]);
  * the L1 term), so `loss` needs no second form.
  */
 function withTeacher(x: tf.Tensor4D, y: tf.Tensor, idx: number[]): tf.Tensor {
-  const soft = teacherFile ? tf.tensor2d(idx.map((i) => teacherFile.pFemale[i]), [idx.length, 1]) : teacherOutput(x);
+  const soft = !teacherFile ? teacherOutput(x)
+    : task === 'gender' ? tf.tensor2d(idx.map((i) => teacherFile.outputs[i]), [idx.length, 1])
+    : gaussianAgeDistributions(idx.map((i) => teacherFile.outputs[i])); // the label's shape, about the teacher's estimate
   return soft ? tf.add(tf.mul(y, 1 - config.distill), tf.mul(soft, config.distill)) : y;
 }
 
