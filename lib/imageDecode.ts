@@ -97,7 +97,7 @@ async function decodeImage(bytes: Uint8Array, limits: DecodeLimits): Promise<Dec
   }
   const aspect = Math.max(width, height) / Math.min(width, height);
   if (aspect > limits.maxAspect) {
-    throw new AppError('IMAGE_TOO_SMALL', `image is ${width}x${height}; its longer side may be at most ${limits.maxAspect} times its shorter (it is ${aspect.toFixed(1)} times)`,
+    throw new AppError('IMAGE_TOO_SMALL', `image is ${width}x${height}; its longer side may be at most ${limits.maxAspect} times its shorter (it is ${aspect.toFixed(2)} times)`,
       { details: { maxAspect: limits.maxAspect } });
   }
   if (header.decodeBytes !== undefined && header.decodeBytes > JPEG_JS_MAX_MEMORY_MB * 2 ** 20) {

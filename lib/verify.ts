@@ -178,6 +178,9 @@ function ageOn(dateOfBirth: string, asOf: string): number {
   return years;
 }
 
+const DAY_MS = 24 * 60 * 60 * 1000;
+const isoDay = (epochMs: number) => new Date(epochMs).toISOString().slice(0, 10);
+
 const isoDate = z.string().refine((s) => parseDate(s) !== undefined, { message: 'must be a YYYY-MM-DD calendar date' });
 
 const VerifyRequestSchema = z.object({
@@ -208,7 +211,15 @@ interface VerifyDeps {
 
 /** Image bytes, the analyzer's faces and the decision for one validated request. Throws AppError. */
 async function verifyClaim(request: VerifyRequest, deps: VerifyDeps): Promise<VerifyResult & { modelVersion: string }> {
-  const asOf = request.asOf ?? deps.now.toISOString().slice(0, 10);
+  const today = deps.now.toISOString().slice(0, 10);
+  if (request.asOf !== undefined && request.claimed.dateOfBirth === undefined) {
+    throw new AppError('INVALID_REQUEST', 'asOf is the day a dateOfBirth is evaluated on: give it with a dateOfBirth claim');
+  }
+  // The photo is taken by now: an asOf past tomorrow (UTC; a day for time zones) is a mistake, not a check.
+  if (request.asOf !== undefined && request.asOf > isoDay(deps.now.getTime() + DAY_MS)) {
+    throw new AppError('INVALID_REQUEST', `asOf ${request.asOf} is in the future (today is ${today}, UTC)`);
+  }
+  const asOf = request.asOf ?? today;
   const claim: ResolvedClaim = {
     age: request.claimed.dateOfBirth !== undefined ? ageOn(request.claimed.dateOfBirth, asOf) : request.claimed.age,
     gender: request.claimed.gender,

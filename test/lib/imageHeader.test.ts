@@ -112,6 +112,25 @@ describe('readImageHeader', () => {
     expect(readImageHeader(huge)?.problem).toMatch(/runs past the end|values/);
   });
 
+  // utif2 reads these tags at any numeric type: a deflate compression stored as SSHORT (a 1 MB
+  // file inflating to 1 GB) or a strip length stored as IFD type 13 (4 KB, minutes of copying)
+  // passed every check above. Found by a fuzzing review.
+  it('refuses the tags it checks when stored as another type or twice', () => {
+    const rgb = Buffer.alloc(16 * 16 * 3);
+    const page = tiffPage(16, 16, rgb.length);
+    const withType = (tag: number, type: number) => {
+      const b = encodeTiff([page], rgb);
+      b.writeUInt16LE(type, 8 + 2 + page.findIndex(([t]) => t === tag) * 12 + 2);
+      return b;
+    };
+    expect(readImageHeader(withType(259, 8))?.problem).toMatch(/field 259 has type 8/); // SSHORT compression
+    expect(readImageHeader(withType(279, 13))?.problem).toMatch(/field 279 has type 13/); // IFD-typed strip length
+    expect(readImageHeader(withType(256, 9))?.problem).toMatch(/field 256 has type 9/); // SLONG width
+    const twice = ([...page, [259, 3, [8]]] as [number, number, number[]][]).sort(([a], [b]) => a - b);
+    expect(readImageHeader(encodeTiff([twice], rgb))?.problem).toMatch(/259 appears twice/);
+    expect(readImageHeader(encodeTiff([page], rgb))?.problem).toBeUndefined();
+  });
+
   it('refuses TIFF fields that together hold too many values, without reading them', () => {
     expect(readImageHeader(tiffSharedValues(4, 65_536))?.problem ?? '').not.toMatch(/in all/); // 262,144 values: allowed
     const flood = tiffSharedValues(65_535, 16_384); // 850 KB, 10^9 values

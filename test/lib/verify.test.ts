@@ -172,6 +172,16 @@ describe('verifyClaim (the analyzer with the committed models, s3rver through th
     expect(then.modelVersion).toBe(modelVersionOf(getConfig().modelDir));
   });
 
+  // A fuzzing review: asOf 2126-06-01 made a 2100 birth date "consistent", and an asOf without a
+  // date of birth was silently ignored.
+  it('refuses an asOf after tomorrow, or without a dateOfBirth', async () => {
+    const now = new Date('2024-06-01T23:00:00Z');
+    await expect(verifyClaim({ image: man, claimed: { dateOfBirth: '2100-01-01' }, asOf: '2126-06-01' }, deps({ now }))).rejects.toMatchObject({ code: 'INVALID_REQUEST', message: expect.stringMatching(/future/) });
+    await expect(verifyClaim({ image: man, claimed: { gender: 'male' }, asOf: '2024-06-01' }, deps({ now }))).rejects.toMatchObject({ code: 'INVALID_REQUEST', message: expect.stringMatching(/with a dateOfBirth/) });
+    const tomorrow = await verifyClaim({ image: man, claimed: { dateOfBirth: '1990-06-02' }, asOf: '2024-06-02' }, deps({ now }));
+    expect(tomorrow.checks.age.claimed).toBe(34);
+  });
+
   // With MAX_FACES_LIMIT=1 the analyzer used to return one face, and a photo of two passed as one.
   it('sees a second face whatever MAX_FACES_LIMIT says', async () => {
     const chips = testChips();

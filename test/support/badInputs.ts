@@ -11,7 +11,7 @@ import type { ErrorCode } from '../../lib/errors.js';
 import type { HttpRequestParts } from '../../lib/httpRequest.js';
 import {
   bmpBomb, crop, encodeCmykJpeg, encodeGif, encodePng, encodeTiff, gifFrameFlood, jpegBomb, jpegFrameFlood, jpegScanBomb, pngBomb, pngInflateBomb,
-  pngSecondIhdr, storedForOrientation, tiffPage, tiffSharedValues, toGrey, withBmpColors, withExifOrientation, withJpegSize,
+  pngSecondIhdr, storedForOrientation, tiffPage, tiffSharedValues, toGrey, withBmpColors, withExifOrientation, withJpegSize, withExifFlood, withTiffFieldType,
 } from './imageFixtures.js';
 import type { Rgba } from './imageFixtures.js';
 
@@ -105,6 +105,9 @@ async function buildCorpus(chip: Buffer, limits: CorpusLimits): Promise<BadInput
   const deep = '['.repeat(limits.maxJsonDepth * 1000) + ']'.repeat(limits.maxJsonDepth * 1000);
   const overLimit = Buffer.concat([chip, Buffer.alloc(limits.maxImageBytes + 1 - chip.length, 0x20)]);
   const rgb64 = Buffer.alloc(64 * 64 * 3, 100);
+  // Deflate (8) passes no check as a SHORT; stored as SSHORT it used to pass them all, and utif2 inflates it.
+  const deflatePage = tiffPage(64, 64, rgb64.length).map(([t, ty, v]) => (t === 259 ? [t, ty, [8]] : [t, ty, v]) as [number, number, number[]]);
+  const deflateTiff = encodeTiff([deflatePage], rgb64);
 
   return [
     // Requests that never reach an image
@@ -154,6 +157,8 @@ async function buildCorpus(chip: Buffer, limits: CorpusLimits): Promise<BadInput
     imageCase('a GIF of 200,000 empty frames', gifFrameFlood(200_000, 64, 64), 415, 'UNSUPPORTED_IMAGE', { bomb: true }),
     imageCase('a TIFF whose directories loop', encodeTiff([tiffPage(64, 64, rgb64.length)], rgb64, { loop: true }), 415, 'UNSUPPORTED_IMAGE', { bomb: true }),
     imageCase('a TIFF of 1,000 fields sharing 256 KB of values', tiffSharedValues(1000, 65_536), 415, 'UNSUPPORTED_IMAGE', { bomb: true }),
+    imageCase('a TIFF whose deflate compression is stored as a signed SHORT (found by fuzzing)', withTiffFieldType(deflateTiff, deflatePage, 259, 8), 415, 'UNSUPPORTED_IMAGE', { bomb: true }),
+    imageCase('a JPEG whose EXIF points five times at 5,000 entries of 20,000 numbers (found by fuzzing)', withExifFlood(chip, 5000, 20_000), 415, 'UNSUPPORTED_IMAGE', { bomb: true }),
     imageCase('a TIFF with LZW compression', encodeTiff([tiffPage(64, 64, rgb64.length).map(([t, ty, v]) => (t === 259 ? [t, ty, [5]] : [t, ty, v]) as [number, number, number[]])], rgb64), 415, 'UNSUPPORTED_IMAGE', { bomb: true }),
 
     // Unusual but valid images: decoded like any other (detect=false: the whole image is the face)

@@ -259,6 +259,33 @@ function withExifOrientation(jpeg: Buffer, orientation: number): Buffer {
 }
 
 /**
+ * `jpeg` with an EXIF APP1 segment whose IFD0 has `entries` RATIONAL entries of `components`
+ * values each, all at the same bytes, and whose GPS and EXIF pointers and next-IFD pointer all
+ * lead back to IFD0: exif-parser reads it four times, every value (a fuzzing review's hang).
+ */
+function withExifFlood(jpeg: Buffer, entries: number, components: number): Buffer {
+  const ifd = 8 + 8; // one rational's bytes right after the header, shared by every entry
+  const tiff = Buffer.alloc(ifd + 2 + 12 * (entries + 2) + 4);
+  tiff.write('II', 0, 'latin1');
+  tiff.writeUInt16LE(42, 2);
+  tiff.writeUInt32LE(ifd, 4);
+  tiff.writeUInt16LE(entries + 2, ifd);
+  const entry = (k: number, tag: number, format: number, count: number, value: number) => {
+    const at = ifd + 2 + 12 * k;
+    tiff.writeUInt16LE(tag, at);
+    tiff.writeUInt16LE(format, at + 2);
+    tiff.writeUInt32LE(count, at + 4);
+    tiff.writeUInt32LE(value, at + 8);
+  };
+  entry(0, 0x8769, 4, 1, ifd); // EXIF IFD -> IFD0
+  entry(1, 0x8825, 4, 1, ifd); // GPS IFD -> IFD0
+  for (let k = 0; k < entries; k++) entry(k + 2, 0x9000 + (k % 0x1000), 5, components, 8);
+  tiff.writeUInt32LE(ifd, ifd + 2 + 12 * (entries + 2)); // next IFD (IFD1) -> IFD0
+  const app1 = segment(0xe1, Buffer.concat([Buffer.from('Exif\0\0', 'latin1'), tiff]));
+  return Buffer.concat([jpeg.subarray(0, 2), app1, jpeg.subarray(2)]);
+}
+
+/**
  * The stored pixels of a photo that shows `upright` once EXIF `orientation` (1-8) is applied
  * (CIPA DC-008, "0th row / 0th column" table): stored(x, y) = upright(col, row) below.
  */
@@ -387,6 +414,13 @@ function encodeTiff(pages: [number, number, number[]][][], data: Buffer = Buffer
   return Buffer.concat([header, ...ifds, ...extra, data]);
 }
 
+/** `tiff` (from encodeTiff, first page `fields`) with field `tag` of the first page retyped as `type`, its bytes unchanged. */
+function withTiffFieldType(tiff: Buffer, fields: [number, number, number[]][], tag: number, type: number): Buffer {
+  const copy = Buffer.from(tiff);
+  copy.writeUInt16LE(type, 8 + 2 + fields.findIndex(([t]) => t === tag) * 12 + 2);
+  return copy;
+}
+
 /**
  * A little-endian TIFF whose one IFD has `fields` LONG fields (tags 1000-30999) of `values` values
  * each, all pointing at the same bytes right after the header: every field lies inside the
@@ -497,6 +531,7 @@ function encodeBmp(width: number, height: number, bits: 1 | 4 | 8 | 24 | 32, opt
 }
 
 export {
+  withExifFlood, withTiffFieldType,
   encodePng, pngBomb, pngSecondIhdr, pngInflateBomb, pngChunk, PNG_SIGNATURE,
   jpegBomb, jpegFrameFlood, withJpegSize, encodeCmykJpeg, jpegScanBomb, withExifOrientation, storedForOrientation,
   encodeGif, gifFrameFlood, encodeTiff, tiffPage, tiffSharedValues, encodeBmp, bmpBomb, withBmpColors, crop, toGrey, meanAbsDiff,
