@@ -1,10 +1,12 @@
 /**
  * Turns request bytes into an RGBA bitmap, refusing what we cannot or should not decode
- * before spending memory on it. jimp applies EXIF orientation while decoding.
+ * before spending memory on it. JPEG EXIF orientation is applied here (lib/exifOrientation.ts),
+ * not by jimp, whose EXIF parser is unbounded.
  */
 import { inflateSync } from 'node:zlib';
 import { Jimp } from 'jimp';
 import { AppError } from './errors.js';
+import { applyExifOrientation, readExifOrientation, withoutExifHeaders } from './exifOrientation.js';
 import { gifLzwTerminates } from './gifLzw.js';
 import { bmpLayoutProblem, gifFrames, readImageHeader } from './imageHeader.js';
 import type { ImageFormat } from './imageHeader.js';
@@ -125,7 +127,9 @@ async function decodeImage(bytes: Uint8Array, limits: DecodeLimits): Promise<Dec
   let image;
   try {
     // jpeg-js checks every frame header against maxResolutionInMP before allocating for it.
-    image = await Jimp.fromBuffer(buffer, { 'image/jpeg': { maxResolutionInMP: limits.maxPixels / 1e6, maxMemoryUsageInMB: JPEG_JS_MAX_MEMORY_MB } });
+    // Defaced Exif headers: jimp's EXIF rotation then finds nothing to parse (exifOrientation.ts).
+    const decodable = format === 'jpeg' ? withoutExifHeaders(buffer) : buffer;
+    image = await Jimp.fromBuffer(decodable, { 'image/jpeg': { maxResolutionInMP: limits.maxPixels / 1e6, maxMemoryUsageInMB: JPEG_JS_MAX_MEMORY_MB } });
   } catch (cause) {
     // jpeg-js refuses images whose decode would need over 512 MB (about 24 MP): a size limit, not a corrupt file.
     if (/maxMemoryUsageInMB|maxResolutionInMP/.test(String((cause as Error)?.message))) {
@@ -136,8 +140,11 @@ async function decodeImage(bytes: Uint8Array, limits: DecodeLimits): Promise<Dec
   }
   const { data, width: w, height: h } = image.bitmap;
   if (!w || !h || data.length < w * h * 4) throw new AppError('UNSUPPORTED_IMAGE', `decoded ${format} has no pixels`);
-  if (format !== 'jpeg') flattenOntoGrey(data, w * h);
-  return { data, width: w, height: h, format };
+  if (format !== 'jpeg') {
+    flattenOntoGrey(data, w * h);
+    return { data, width: w, height: h, format };
+  }
+  return { ...applyExifOrientation({ data, width: w, height: h }, readExifOrientation(buffer)), format };
 }
 
 /**

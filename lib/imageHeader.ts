@@ -86,15 +86,6 @@ const TIFF_NESTED_TAGS = new Set([330, 37500, 50740, 61440]);
 /** EXIF and GPS IFD pointers: utif2 reads them (one level), so their fields are checked too. */
 const TIFF_SUB_IFD_TAGS = new Set([34665, 34853]);
 
-/**
- * Numeric EXIF values (and entries) jimp's EXIF rotation may read, over all of a JPEG's Exif
- * segments. Its parser, exif-parser, reads every value of every entry of IFD0, IFD1 and the GPS,
- * EXIF and interoperability IFDs, one JavaScript call per number, at offsets bounded only by the
- * file: five pointers at one IFD of 5,000 entries of ~26,000 rationals each (268 KB) kept it busy
- * for minutes. Real EXIF holds a few hundred numbers (maker notes are byte blobs, not counted).
- */
-const MAX_EXIF_VALUES = 100_000;
-
 function sized(format: ImageFormat, width: number, height: number, extra: Partial<ImageHeader> = {}): ImageHeader {
   return { format, width, height, decodePixels: width * height, decodeSide: Math.max(width, height), ...extra };
 }
@@ -202,7 +193,6 @@ function readJpeg(b: Buffer): ImageHeader {
   let frame: Size | undefined;
   let samplings: Sampling[] = [];
   let tableBytes = 0;
-  let exifValues = 0; // against MAX_EXIF_VALUES
   const scans = countPairs(b, 0xff, 0xda);
   let i = 2;
   while (i + 4 <= b.length) {
@@ -228,10 +218,6 @@ function readJpeg(b: Buffer): ImageHeader {
       frame = size;
     }
     if (marker === 0xdb || marker === 0xc4) tableBytes += jpegJsTableBytes(b, marker, i + 4, Math.min(b.length, i + 2 + length));
-    if (marker === 0xe1 && b.toString('latin1', i + 4, i + 10) === 'Exif\0\0') {
-      exifValues += exifValueCount(b, i + 10, MAX_EXIF_VALUES - exifValues);
-      if (exifValues > MAX_EXIF_VALUES) return sized('jpeg', 0, 0, { scans, problem: `jpeg EXIF holds more than ${MAX_EXIF_VALUES} values` });
-    }
     i += 2 + length;
     if (marker === 0xda) {
       // Entropy-coded data runs to the next marker: 0xFF followed by neither a stuffed 0x00, a restart marker, nor fill.
@@ -244,53 +230,6 @@ function readJpeg(b: Buffer): ImageHeader {
   }
   if (!frame) return sized('jpeg', 0, 0, { scans }); // no frame header: truncated or corrupt
   return sized('jpeg', frame.width, frame.height, { scans, decodeBytes: jpegJsBytes(frame, samplings) + tableBytes });
-}
-
-/** Bytes per component of each EXIF format (exif-parser's table); 0 = one it refuses. */
-const EXIF_FORMAT_SIZE = [0, 1, 1, 2, 4, 8, 1, 1, 2, 4, 8, 4, 8];
-/** Formats exif-parser reads as one string or buffer, not number by number. */
-const EXIF_BLOB_FORMATS = new Set([2, 7]);
-
-/**
- * The numbers exif-parser reads from the Exif segment whose TIFF header starts at `tiff`, walking
- * the IFDs as it does (IFD0; IFD1 by IFD0's next pointer; GPS and EXIF IFDs by IFD0's tags 0x8825
- * and 0x8769; interoperability by the EXIF IFD's 0xA005), plus one per entry. Stops counting past
- * `budget`, so a flood costs this walk no more than the budget.
- */
-function exifValueCount(b: Buffer, tiff: number, budget: number): number {
-  if (tiff + 8 > b.length) return 0;
-  const order = b.toString('latin1', tiff, tiff + 2);
-  if (order !== 'II' && order !== 'MM') return 0; // exif-parser skips the segment
-  const le = order === 'II';
-  const u16 = (o: number) => (o + 2 <= b.length ? (le ? b.readUInt16LE(o) : b.readUInt16BE(o)) : 0);
-  const u32 = (o: number) => (o + 4 <= b.length ? (le ? b.readUInt32LE(o) : b.readUInt32BE(o)) : 0);
-  let count = 0;
-  /** Counts one IFD's reads; returns its next-IFD pointer and the offsets its pointer tags hold. */
-  const walk = (offset: number | undefined, pointerTags: number[]): { next: number; pointers: Map<number, number> } => {
-    const pointers = new Map<number, number>();
-    if (!offset) return { next: 0, pointers };
-    const at = tiff + offset;
-    const entries = u16(at);
-    for (let k = 0; k < entries && count <= budget; k++) {
-      const entry = at + 2 + 12 * k;
-      if (entry + 12 > b.length) break; // exif-parser throws here: nothing more is read
-      const [tag, format, components] = [u16(entry), u16(entry + 2), u32(entry + 4)];
-      const size = EXIF_FORMAT_SIZE[format] ?? 0;
-      if (size === 0) break; // an unknown format throws in exif-parser, ending the parse
-      count += 1 + (EXIF_BLOB_FORMATS.has(format) ? 0 : components);
-      if (pointerTags.includes(tag)) {
-        const valueAt = size * components > 4 ? tiff + u32(entry + 8) : entry + 8;
-        pointers.set(tag, size === 1 ? (valueAt < b.length ? b[valueAt] : 0) : size === 2 ? u16(valueAt) : u32(valueAt));
-      }
-    }
-    return { next: u32(at + 2 + 12 * entries), pointers };
-  };
-  const ifd0 = walk(u32(tiff + 4), [0x8825, 0x8769]);
-  walk(ifd0.next, []);
-  walk(ifd0.pointers.get(0x8825), []);
-  const exif = walk(ifd0.pointers.get(0x8769), [0xa005]);
-  walk(exif.pointers.get(0xa005), []);
-  return count;
 }
 
 /**

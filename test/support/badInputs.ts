@@ -158,7 +158,6 @@ async function buildCorpus(chip: Buffer, limits: CorpusLimits): Promise<BadInput
     imageCase('a TIFF whose directories loop', encodeTiff([tiffPage(64, 64, rgb64.length)], rgb64, { loop: true }), 415, 'UNSUPPORTED_IMAGE', { bomb: true }),
     imageCase('a TIFF of 1,000 fields sharing 256 KB of values', tiffSharedValues(1000, 65_536), 415, 'UNSUPPORTED_IMAGE', { bomb: true }),
     imageCase('a TIFF whose deflate compression is stored as a signed SHORT (found by fuzzing)', withTiffFieldType(deflateTiff, deflatePage, 259, 8), 415, 'UNSUPPORTED_IMAGE', { bomb: true }),
-    imageCase('a JPEG whose EXIF points five times at 5,000 entries of 20,000 numbers (found by fuzzing)', withExifFlood(chip, 5000, 20_000), 415, 'UNSUPPORTED_IMAGE', { bomb: true }),
     imageCase('a TIFF with LZW compression', encodeTiff([tiffPage(64, 64, rgb64.length).map(([t, ty, v]) => (t === 259 ? [t, ty, [5]] : [t, ty, v]) as [number, number, number[]])], rgb64), 415, 'UNSUPPORTED_IMAGE', { bomb: true }),
 
     // Unusual but valid images: decoded like any other (detect=false: the whole image is the face)
@@ -168,6 +167,9 @@ async function buildCorpus(chip: Buffer, limits: CorpusLimits): Promise<BadInput
     imageCase('a 16-bit PNG with alpha', encodePng(withAlphaBorder, { bitDepth: 16 }), 200, undefined, { expectPixels: { image: withGreyBorder, maxDiff: 1 } }),
     imageCase('an interlaced PNG', encodePng(face, { interlaced: true }), 200, undefined, { expectPixels: { image: face, maxDiff: 0.5 } }),
     imageCase('an uncompressed TIFF', encodeTiff([tiffPage(64, 64, rgb64.length)], rgb64), 200, undefined, { options: { detect: false } }),
+    // jimp's EXIF parser read every number of it (minutes); EXIF is now read for Orientation only.
+    imageCase('a JPEG whose EXIF points five times at 5,000 entries of 20,000 numbers (found by fuzzing)', withExifFlood(chip, 5000, 20_000), 200, undefined,
+      { expectPixels: { image: await rgbaOf(chip), maxDiff: 0 } }),
     ...await orientationCases(chip),
   ];
 }
