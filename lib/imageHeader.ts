@@ -77,8 +77,14 @@ const MAX_TIFF_VALUES = 65_536;
 const MAX_TIFF_TOTAL_VALUES = 4 * MAX_TIFF_VALUES;
 /** TIFF types utif2 reads as a view of the file (BYTE, UNDEFINED): no work per value. */
 const TIFF_VIEW_TYPES = new Set([1, 7]);
-/** The fields readTiff looks at: size, bits, compression, samples, strips and tiles. */
-const TIFF_READ_TAGS = new Set([256, 257, 258, 259, 273, 277, 279, 322, 323, 324, 325]);
+/**
+ * The fields readTiff looks at: size, bits, compression, photometric, samples, rows per strip,
+ * planar configuration, predictor, strips and tiles, and 45 (a Panasonic raw's, which switches
+ * utif2 to a decoder of its own).
+ */
+const TIFF_READ_TAGS = new Set([45, 256, 257, 258, 259, 262, 273, 277, 278, 279, 284, 317, 322, 323, 324, 325]);
+/** Photometric interpretations decoded without utif2's per-strip colour loops: grey (0, 1), RGB, palette. */
+const SAFE_TIFF_PHOTOMETRICS = new Set([0, 1, 2, 3]);
 /** Bytes per value of each TIFF field type (1-13); 0 = unknown type. */
 const TIFF_TYPE_SIZE = [0, 1, 1, 2, 4, 8, 1, 1, 2, 4, 8, 4, 8, 4];
 /** Tags utif2 follows into further IFDs or parses as maker notes, recursively and without loop checks. */
@@ -407,14 +413,29 @@ function readTiff(b: Buffer): ImageHeader {
     const samples = fields.get(277)?.[0] ?? 1;
     const maxBits = bits.reduce((most, v) => Math.max(most, v), 0); // no spread: a field holds up to MAX_TIFF_VALUES values
     if (maxBits > 16 || samples > 4) return refuse(`TIFF with ${samples} samples of ${maxBits} bits per pixel is not supported`, pages);
+    // A fuzzing review's hangs through fields the checks did not read: YCbCr (6) with 0 rows per
+    // strip looped forever, a predictor runs rows x bytes for every strip whatever their number,
+    // and tag 45 switched to a raw decoder looping over a height of its own.
+    if (fields.has(45)) return refuse('TIFF field 45 (a Panasonic raw) is not supported', pages);
+    const photometric = fields.get(262)?.[0] ?? 1;
+    if (!SAFE_TIFF_PHOTOMETRICS.has(photometric)) return refuse(`TIFF photometric interpretation ${photometric} is not supported (only grey, RGB and palette)`, pages);
+    if ((fields.get(317)?.[0] ?? 1) !== 1) return refuse('TIFF predictors are not supported', pages);
+    const planes = (fields.get(284)?.[0] ?? 1) === 2 ? samples : 1;
     const tiled = fields.has(322);
+    let pieces: number; // strips or tiles the page must have
     if (tiled) {
       const [tw, th] = [fields.get(322)?.[0] ?? 0, fields.get(323)?.[0] ?? 0];
       if (tw % 16 !== 0 || th % 16 !== 0 || tw === 0 || th === 0 || tw > 2048 || th > 2048) return refuse(`TIFF tiles of ${tw}x${th} are not supported`, pages);
+      pieces = Math.ceil(width / tw) * Math.ceil(height / th) * planes;
+    } else {
+      const rowsPerStrip = Math.min(fields.get(278)?.[0] ?? height, height);
+      if (rowsPerStrip < 1) return refuse('TIFF with 0 rows per strip', pages);
+      pieces = Math.ceil(height / rowsPerStrip) * planes;
     }
     // utif2 copies or unpacks each strip (tile) from its offset and length: together they must fit the file.
     const offsets = fields.get(tiled ? 324 : 273) ?? [];
     const lengths = fields.get(tiled ? 325 : 279) ?? [];
+    if (offsets.length !== pieces) return refuse(`corrupt tiff: ${offsets.length} ${tiled ? 'tiles' : 'strips'} where its size and layout make ${pieces}`, pages);
     const total = lengths.reduce((sum, n) => sum + n, 0);
     if (offsets.length !== lengths.length || total > b.length || offsets.some((o, j) => o + lengths[j] > b.length)) {
       return refuse('corrupt tiff: image data runs past the end of the file', pages);

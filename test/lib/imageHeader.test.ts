@@ -112,6 +112,21 @@ describe('readImageHeader', () => {
     expect(readImageHeader(huge)?.problem).toMatch(/runs past the end|values/);
   });
 
+  // A review's hangs through fields the checks did not read (utif2's YCbCr loop with 0 rows per
+  // strip, predictor work per strip, a Panasonic raw's decoder).
+  it('refuses TIFF layouts utif2 loops on: YCbCr, 0 rows per strip, predictors, raw tag 45, strip counts off the layout', () => {
+    const rgb = Buffer.alloc(16 * 16 * 3);
+    const page = tiffPage(16, 16, rgb.length);
+    const edited = (changes: Record<number, number[]>, extra: [number, number, number[]][] = []) =>
+      encodeTiff([[...page.map(([t, ty, v]) => [t, ty, changes[t] ?? v] as [number, number, number[]]), ...extra].sort(([a], [b]) => a - b)], rgb);
+    expect(readImageHeader(edited({ 262: [6] }))?.problem).toMatch(/photometric interpretation 6/);
+    expect(readImageHeader(edited({ 278: [0] }))?.problem).toMatch(/0 rows per strip/);
+    expect(readImageHeader(edited({}, [[317, 3, [2]]]))?.problem).toMatch(/predictors/);
+    expect(readImageHeader(edited({}, [[45, 3, [6]]]))?.problem).toMatch(/field 45/);
+    expect(readImageHeader(edited({ 278: [4] }))?.problem).toMatch(/1 strips where its size and layout make 4/);
+    expect(readImageHeader(edited({ 278: [100] }))?.problem).toBeUndefined(); // rows per strip beyond the height: one strip
+  });
+
   // bmp-ts runs an RLE stream to its end: 4 MB of runs for a 320x32 image took 1.5 s (fuzzing review).
   it('refuses an RLE8 BMP whose data is longer than any encoding of its size', () => {
     const rle8 = (width: number, height: number, data: Buffer) => {
