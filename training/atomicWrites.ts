@@ -16,16 +16,24 @@ function linkTree(src: string, dst: string): void {
 }
 
 /**
+ * The two names a swap uses beside `dir`: the new folder while it is written, and the old one
+ * while the new one moves in. Named for the swap (not `.tmp`/`.old`), since recoverFolder deletes
+ * or renames them: a user's own `models/age.old` backup must never look like one of ours.
+ */
+function swapNames(dir: string): { tmp: string; old: string } {
+  return { tmp: `${dir}.swap-new`, old: `${dir}.swap-old` };
+}
+
+/**
  * Replaces the folder `dir` (a checkpoint, an exported model) by a new one that `write` fills in
- * `<dir>.tmp`. `keep` names the subfolders of the old folder the new one carries over, hard-linked before `write`
+ * `<dir>.swap-new`. `keep` names the subfolders of the old folder the new one carries over, hard-linked before `write`
  * runs: it may add files to them but must not rewrite one (that would change the old checkpoint's
- * copy too; delete it first). The old folder is only renamed, to `<dir>.old`, until the new one
+ * copy too; delete it first). The old folder is only renamed, to `<dir>.swap-old`, until the new one
  * is in place: a kill before that leaves `dir` as it was; between the two renames, only
- * `<dir>.old` exists, and recoverFolder puts it back.
+ * `<dir>.swap-old` exists, and recoverFolder puts it back.
  */
 async function swapInFolder(dir: string, keep: string[], write: (tmp: string) => Promise<void>): Promise<void> {
-  const tmp = `${dir}.tmp`;
-  const old = `${dir}.old`;
+  const { tmp, old } = swapNames(dir);
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
   for (const sub of keep) if (existsSync(join(dir, sub))) linkTree(join(dir, sub), join(tmp, sub));
@@ -38,15 +46,15 @@ async function swapInFolder(dir: string, keep: string[], write: (tmp: string) =>
 
 /**
  * Before reading or replacing a swapped folder: a kill between swapInFolder's two renames left
- * only `<dir>.old`, the last complete version; put it back. A `<dir>.tmp` is an unfinished write.
+ * only `<dir>.swap-old`, the last complete version; put it back. A `<dir>.swap-new` is an unfinished write.
  */
 function recoverFolder(dir: string): void {
-  const old = `${dir}.old`;
+  const { tmp, old } = swapNames(dir);
   if (existsSync(old)) {
     if (existsSync(dir)) rmSync(old, { recursive: true, force: true });
     else renameSync(old, dir);
   }
-  rmSync(`${dir}.tmp`, { recursive: true, force: true });
+  rmSync(tmp, { recursive: true, force: true });
 }
 
 /** Writes `path` whole or not at all: the bytes go to a temporary file beside it, then one rename. */
@@ -56,4 +64,4 @@ function writeFileAtomic(path: string, data: string | Uint8Array): void {
   renameSync(tmp, path);
 }
 
-export { swapInFolder, recoverFolder, writeFileAtomic };
+export { swapInFolder, recoverFolder, swapNames, writeFileAtomic };

@@ -43,6 +43,18 @@ function toFloat16(artifacts: io.ModelArtifacts): io.ModelArtifacts {
 const EXPORT_FILES = ['manifest.json', 'model.json', 'weights.bin'];
 
 /**
+ * Why `dir` may not receive an export, if it may not. The swap replaces the whole folder, so never
+ * one that holds anything but an earlier export (`--out=models` would take the card and
+ * blazeface/ with it). Hidden files (.DS_Store) and a killed calibrate's `manifest.json.tmp-<pid>`
+ * do not count. train.ts asks before its first epoch, not only at the end of a long run.
+ */
+function exportFolderProblem(dir: string): string | undefined {
+  const ignorable = (f: string) => EXPORT_FILES.includes(f) || f.startsWith('.') || /\.tmp-\d+$/.test(f);
+  const others = existsSync(dir) ? readdirSync(dir).filter((f) => !ignorable(f)) : [];
+  return others.length ? `refusing to export into ${dir}: it holds ${others.slice(0, 3).join(', ')}, not only an earlier export` : undefined;
+}
+
+/**
  * Writes the model's files into `dir`, replacing what was there as one folder swap: a kill
  * mid-export (the default --out is models/<task>) leaves the old model or the new one, never a
  * new model.json beside old weights.
@@ -57,9 +69,8 @@ async function saveModelForServing(model: tf.LayersModel, dir: string, manifest:
   const fingerprint = manifest.preprocessFingerprint ?? await preprocessFingerprint();
   mkdirSync(dirname(dir), { recursive: true });
   recoverFolder(dir);
-  // The swap replaces the whole folder: never one that holds anything but an earlier export (`--out=models`).
-  const others = existsSync(dir) ? readdirSync(dir).filter((f) => !EXPORT_FILES.includes(f)) : [];
-  if (others.length) throw new Error(`refusing to export into ${dir}: it holds ${others.slice(0, 3).join(', ')}, not only an earlier export`);
+  const problem = exportFolderProblem(dir);
+  if (problem) throw new Error(problem);
   await swapInFolder(dir, [], async (tmp) => {
     await fileSystemHandler(tmp).save!(toFloat16(captured!));
     writeFileSync(join(tmp, 'manifest.json'), JSON.stringify({
@@ -68,4 +79,4 @@ async function saveModelForServing(model: tf.LayersModel, dir: string, manifest:
   });
 }
 
-export { saveModelForServing, float32ToFloat16Bits };
+export { saveModelForServing, exportFolderProblem, float32ToFloat16Bits };

@@ -22,7 +22,7 @@ import type { FeatureSet } from './features.js';
 import { parseCommandLine, UsageError } from './overrides.js';
 import { mulberry32, shuffleInPlace } from './random.js';
 import { ProgressBar } from './progress.js';
-import { saveModelForServing } from './export.js';
+import { exportFolderProblem, saveModelForServing } from './export.js';
 import { configDifferences, resumeRefusal } from './resumeCheck.js';
 import { optimizerStateBytes, optimizerStateFrom } from './checkpoint.js';
 import { recoverFolder, swapInFolder } from './atomicWrites.js';
@@ -99,6 +99,8 @@ const task = config.task as 'gender' | 'age';
 if (config.auxAge && (task !== 'gender' || config.arch !== 'ours' || config.teacher || config.teacherFile)) throw new UsageError('--auxAge is for our gender net, without --teacher or --teacherFile');
 const name = config.name || `${config.arch}-${task}`;
 const outDir = resolve(config.out || (config.arch === 'ours' ? `models/${task}` : `.cache/baseline/${task}`));
+const outDirProblem = exportFolderProblem(outDir);
+if (outDirProblem) throw new UsageError(`--out: ${outDirProblem}`);
 const checkpointDir = resolve('checkpoints', name);
 const spec = { size: config.size, channels: config.channels as 1 | 3 };
 const command = `npm run train -- ${process.argv.slice(2).join(' ')}`.trim();
@@ -199,10 +201,15 @@ function loadTeacherFile(path: string): { outputs: Float32Array; provenance: Rec
   if (!byFile) throw new UsageError(`--teacherFile=${path} has no ${task === 'gender' ? 'P(female)' : 'age estimates'}: it teaches ${table.task ?? 'gender'}`);
   const missing = train.files.filter((f) => byFile[f] === undefined);
   if (missing.length) throw new UsageError(`--teacherFile=${path} has no output for ${missing.length} training faces, e.g. ${missing[0]}`);
+  // JSON writes NaN as null (read back as 0: a silent target of age 0 or P(female) 0).
+  const unusable = train.files.filter((f) => !Number.isFinite(byFile[f]));
+  if (unusable.length) throw new UsageError(`--teacherFile=${path} has no usable number for ${unusable.length} training faces, e.g. ${unusable[0]}`);
+  // Within what the targets can hold: ages 0..116 (the probe's log-scale estimate went to 132), probabilities 0..1.
+  const [lowest, highest] = task === 'gender' ? [0, 1] : [0, AGE_BINS - 1];
   const quality = task === 'gender' ? `val accuracy ${(100 * table.valAccuracy!).toFixed(2)}%` : `val MAE ${table.valMae!.toFixed(3)} years`;
   console.log(`${name}: distilling from ${path}: ${table.teacher}, ${quality} (weight ${config.distill})`);
   return {
-    outputs: Float32Array.from(train.files, (f) => byFile[f]),
+    outputs: Float32Array.from(train.files, (f) => Math.min(Math.max(byFile[f], lowest), highest)),
     provenance: {
       file: path, sha256: createHash('sha256').update(bytes).digest('hex'), teacher: table.teacher, command: table.command,
       ...(task === 'gender' ? { valAccuracy: table.valAccuracy, trainOutOfFoldAccuracy: table.trainOutOfFoldAccuracy }

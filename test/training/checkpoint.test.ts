@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { optimizerStateBytes, optimizerStateFrom } from '../../training/checkpoint.js';
-import { recoverFolder, swapInFolder } from '../../training/atomicWrites.js';
+import { recoverFolder, swapInFolder, swapNames } from '../../training/atomicWrites.js';
 
 type Named = { name: string; tensor: tf.Tensor };
 
@@ -95,7 +95,7 @@ describe('swapInFolder', () => {
     expect(readFileSync(join(dir, 'state.json'), 'utf8')).toBe('{"epoch":2}');
     expect(readdirSync(join(dir, 'epochs')).sort()).toEqual(['1', '2']);
     expect(readFileSync(join(dir, 'best', 'model.json'), 'utf8')).toBe('best of 1');
-    expect(existsSync(`${dir}.tmp`) || existsSync(`${dir}.old`)).toBe(false);
+    expect(existsSync(swapNames(dir).tmp) || existsSync(swapNames(dir).old)).toBe(false);
   });
 
   it('leaves the old checkpoint whole when the write dies half way (the old code had moved best/ and epochs/ out first)', async () => {
@@ -108,14 +108,14 @@ describe('swapInFolder', () => {
     expect(readFileSync(join(dir, 'state.json'), 'utf8')).toBe('{"epoch":1}');
     expect(readFileSync(join(dir, 'best', 'model.json'), 'utf8')).toBe('best of 1');
     expect(readFileSync(join(dir, 'epochs', '1', 'model.json'), 'utf8')).toBe('epoch 1');
-    expect(existsSync(`${dir}.tmp`)).toBe(false);
+    expect(existsSync(swapNames(dir).tmp)).toBe(false);
   });
 
   it('puts the old checkpoint back after a kill between the two renames', () => {
     const dir = fresh();
-    renameSync(dir, `${dir}.old`); // the swap's first rename done, its second not
+    renameSync(dir, swapNames(dir).old); // the swap's first rename done, its second not
     recoverFolder(dir);
     expect(readFileSync(join(dir, 'state.json'), 'utf8')).toBe('{"epoch":1}');
-    expect(existsSync(`${dir}.old`)).toBe(false);
+    expect(existsSync(swapNames(dir).old)).toBe(false);
   });
 });
