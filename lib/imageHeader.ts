@@ -144,13 +144,37 @@ function bmpLayoutProblem(b: Buffer): string | undefined {
     if (offset + needed > b.length) return `corrupt bmp: ${b.length - offset} bytes of pixel data, ${needed} needed for ${width}x${height} at ${bits} bits`;
   }
   if (compression === 1 || compression === 2) {
-    // bmp-ts runs an RLE stream to its end, drawing or not: 4 MB of repeated runs and line ends for
-    // a 320x32 image took 1.5 s (a fuzzing review). No encoding needs more than a 2-byte run per
-    // pixel plus a line end per row.
+    // bmp-ts runs an RLE stream to its end, drawing or not (line ends can send it below the
+    // bitmap, where drawing costs the same and shows nothing): 4 MB of runs for a 320x32 image
+    // took 1.5 s, and 2 MB of 255-pixel runs for a 1000x1000 one 1.6 s (reviews). A real stream
+    // needs at most a 2-byte run per pixel plus a line end per row, and draws each pixel once.
     const most = (2 * width + 4) * height + 64;
     if (b.length - offset > most) return `corrupt bmp: ${b.length - offset} bytes of RLE data, more than the ${most} any ${width}x${height} image needs`;
+    const drawn = rleDrawnPixels(b, offset, bits);
+    if (drawn > width * height + 255) return `corrupt bmp: its RLE data draws ${drawn} pixels, more than the ${width * height} of a ${width}x${height} image`;
   }
   return undefined;
+}
+
+/**
+ * Pixels an RLE8 (bits 8) or RLE4 (bits 4) stream from `offset` draws, walked as bmp-ts walks it
+ * (runs, line ends, deltas, absolute runs padded to 16 bits) up to its end-of-bitmap code.
+ */
+function rleDrawnPixels(b: Buffer, offset: number, bits: number): number {
+  let drawn = 0;
+  for (let pos = offset; pos + 1 < b.length;) {
+    const [count, code] = [b[pos], b[pos + 1]];
+    pos += 2;
+    if (count > 0) drawn += count; // a run of `count` pixels
+    else if (code === 1) break; // end of bitmap
+    else if (code === 2) pos += 2; // delta: moves, draws nothing
+    else if (code !== 0) { // absolute run of `code` pixels (0 = line end)
+      drawn += code;
+      const bytes = bits === 8 ? code : (code + 1) >> 1;
+      pos += bytes + (bytes & 1);
+    }
+  }
+  return drawn;
 }
 
 /** Walks every chunk: pngjs re-reads its dimensions from each IHDR, so a second one is a bomb. */

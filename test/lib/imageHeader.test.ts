@@ -148,6 +148,9 @@ describe('readImageHeader', () => {
     expect(bmpLayoutProblem(rle8(32, 32, rows))).toBeUndefined();
     const flood = Buffer.concat([rows, Buffer.alloc(400_000, 0xff)]);
     expect(bmpLayoutProblem(rle8(32, 32, flood))).toMatch(/bytes of RLE data, more than/);
+    // Within that size, but every 2 bytes a 255-pixel run: 255x the image's pixels.
+    const runs = Buffer.concat([Buffer.alloc(2 * 32 * 32, 0xff), Buffer.from([0, 1])]);
+    expect(bmpLayoutProblem(rle8(32, 32, runs))).toMatch(/draws 261120 pixels, more than the 1024/);
   });
 
   // utif2 reads these tags at any numeric type: a deflate compression stored as SSHORT (a 1 MB
