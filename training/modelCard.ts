@@ -514,6 +514,20 @@ restart", the gender net was gender-bfd28ea7 (80x80, served with its flip: val 9
   from a gap whose sampling error is ~2 points (the Asian group, lowest on val, holds many
   children: 98 of its 342 test faces are 0-12, where every net is at ~72%); among test faces aged
   20+ the shipped net's gap is 3.0 points.
+- **The face-recognition teacher does not carry over to age** (not shipped, 2026-12-02). An MLP
+  probe regressing log(age + 1) on the same dlib descriptors (\`npx tsx training/embeddingTeacher.ts
+  --task=age --epochs=40\`, out-of-fold on train) is a weak estimator on its own, val MAE 6.16
+  (train out-of-fold 5.91), but a different one: averaged 0.7 / 0.3 with the shipped age net as
+  served it takes val from 5.235 to 5.004 (a scratch script). As a teacher in a warm restart of
+  the shipped net (\`npm run train -- --task=age --size=64 --init=models/age
+  --teacherFile=.cache/teachers/age-dlib.json --distill=0.3 --auxEmbedding=0.5 --epochs=6
+  --lr=5e-4\`, seed 1337; targets: 0.3 x a label-shaped distribution about the probe's estimate
+  + 0.7 x the label, plus the descriptor hint head) it reached val 5.740, 5.671, 5.567, 5.585,
+  **5.522**, 5.537 (median, no flip), with the flip 5.300 against 5.235 (+0.064, standard error
+  0.036; \`npx tsx training/compareAge.ts\`); with \`--distill=0.5\` 5.700, 5.790, 5.623, 5.666,
+  5.620, **5.605**, with the flip 5.414 (+0.178, 0.048): the more weight the probe gets, the
+  worse. What the probe adds in an average it does not add as a target: its errors are its own,
+  and the net learns them rather than what it knows.
 - **The age net's features do not help the gender answer** (not used). A logistic probe for sex
   on the age net's pooled features (flip-averaged as served, fitted on train by full-batch Adam
   with a small L2; a scratch script, not kept) would cost nothing
