@@ -97,8 +97,8 @@ describe('verify handler', () => {
   it('logs a refused request by its code, without the claimed date of birth or the S3 key it quotes back', async () => {
     const failures = () => readFileSync(inject('offline').logFile, 'utf8').split('\n').filter((l) => l.includes('"verify failed"'));
     const before = failures().length;
-    const dateOfBirth = '2031-07-19';
-    const future = await invoke('verify', { image: chip('youngWoman').toString('base64'), claimed: { dateOfBirth }, asOf: '2030-01-01' });
+    const dateOfBirth = '2019-07-19'; // after asOf: refused with a message quoting it
+    const future = await invoke('verify', { image: chip('youngWoman').toString('base64'), claimed: { dateOfBirth }, asOf: '2018-01-01' });
     expect(future.payload.error).toMatchObject({ code: 'INVALID_REQUEST', message: expect.stringContaining(dateOfBirth) });
     const secretKey = `elsewhere/verify-${run}/passport-of-someone.jpg`;
     const outside = await invoke('verify', { s3: { bucket: BUCKET, key: secretKey }, claimed: { age: 30 } });
