@@ -95,10 +95,22 @@ function uprightCrop(image: RgbaImage, box: PixelBox, roll: number, side: number
       const fx = sx - x0;
       const fy = sy - y0;
       const o = (oy * side + ox) * 4;
-      for (let c = 0; c < 3; c++) {
-        const top = at(x0, y0, c) * (1 - fx) + at(x0 + 1, y0, c) * fx;
-        const bottom = at(x0, y0 + 1, c) * (1 - fx) + at(x0 + 1, y0 + 1, c) * fx;
-        out[o + c] = Math.round(top * (1 - fy) + bottom * fy);
+      if (x0 >= 0 && y0 >= 0 && x0 + 1 < width && y0 + 1 < height) {
+        // All four neighbours inside: read them directly (the same arithmetic as below, so the
+        // same bytes; the closure per tap made a tilted face's crops cost 13-15 ms).
+        const i = (y0 * width + x0) * 4;
+        const j = i + width * 4;
+        for (let c = 0; c < 3; c++) {
+          const top = data[i + c] * (1 - fx) + data[i + 4 + c] * fx;
+          const bottom = data[j + c] * (1 - fx) + data[j + 4 + c] * fx;
+          out[o + c] = Math.round(top * (1 - fy) + bottom * fy);
+        }
+      } else {
+        for (let c = 0; c < 3; c++) {
+          const top = at(x0, y0, c) * (1 - fx) + at(x0 + 1, y0, c) * fx;
+          const bottom = at(x0, y0 + 1, c) * (1 - fx) + at(x0 + 1, y0 + 1, c) * fx;
+          out[o + c] = Math.round(top * (1 - fy) + bottom * fy);
+        }
       }
       out[o + 3] = 255;
     }
