@@ -18,8 +18,8 @@ import { loadFaceDetector, rollOf, trainingCropFor } from './faceDetector.js';
 import type { FaceDetector, FaceLocation } from './faceDetector.js';
 import { loadAgeModel, loadGenderModel } from './models.js';
 import type { AgeModel, GenderModel, AgeEstimate, GenderEstimate } from './models.js';
-import { sameSpec, toModelInput } from './preprocess.js';
-import type { InputSpec, PixelBox } from './preprocess.js';
+import { modelInputs, sameSpec } from './preprocess.js';
+import type { PixelBox } from './preprocess.js';
 
 interface AnalyzeOptions {
   /** false: the whole image is one face crop (no detector), as in the original project. */
@@ -127,9 +127,13 @@ class FaceAnalyzer {
     // A detected face is cropped as the chips frame theirs, straightened by its roll (rollOf).
     const rolls = faces.map((f) => (detected ? rollOf(f) : 0));
     const crops = faces.map((f, i) => (detected ? trainingCropFor(f, rolls[i]) : f.box));
-    const inputsFor = (spec: InputSpec) => faces.map((_, i) => toModelInput(image, crops[i], spec, rolls[i]));
-    const ageInputs = inputsFor(this.ageModel.manifest.spec);
-    const genderInputs = sameSpec(this.ageModel.manifest.spec, this.genderModel.manifest.spec) ? ageInputs : inputsFor(this.genderModel.manifest.spec);
+    const ageSpec = this.ageModel.manifest.spec;
+    const genderSpec = this.genderModel.manifest.spec;
+    const specs = sameSpec(ageSpec, genderSpec) ? [ageSpec] : [ageSpec, genderSpec];
+    // Per face, one input per spec (a tilted face is straightened once for both).
+    const inputs = faces.map((_, i) => modelInputs(image, crops[i], specs, rolls[i]));
+    const ageInputs = inputs.map((perSpec) => perSpec[0]);
+    const genderInputs = inputs.map((perSpec) => perSpec[specs.length - 1]);
     const ages = this.ageModel.predict(ageInputs, ageLevel);
     const genders = this.genderModel.predict(genderInputs);
     return ages.map((age, i) => ({ age, gender: genders[i] }));

@@ -59,10 +59,25 @@ const GRID_MAX_SCALE = 4;
  * training and one downscaled 10x at serving time reach the models alike.
  */
 function toModelInput(image: RgbaImage, box: PixelBox | undefined, spec: InputSpec, roll = 0): Uint8Array {
+  return modelInputs(image, box, [spec], roll)[0];
+}
+
+/**
+ * toModelInput for several specs of one face (the age and the gender net's). A rolled face is
+ * straightened once, at the side the largest spec needs, and each input is cut from that: the
+ * resampling in JS is the costly part (BENCHMARKS.md, "Tilted heads").
+ */
+function modelInputs(image: RgbaImage, box: PixelBox | undefined, specs: InputSpec[], roll = 0): Uint8Array[] {
   if (roll !== 0 && box) {
-    const upright = uprightCrop(image, box, roll, Math.max(1, Math.round(Math.min(box.width, GRID_MAX_SCALE * spec.size))));
-    return toModelInput(upright, undefined, spec);
+    const largest = Math.max(...specs.map((s) => s.size));
+    const upright = uprightCrop(image, box, roll, Math.max(1, Math.round(Math.min(box.width, GRID_MAX_SCALE * largest))));
+    return specs.map((spec) => cropToInput(upright, undefined, spec));
   }
+  return specs.map((spec) => cropToInput(image, box, spec));
+}
+
+/** One spec's input from an upright image: the filter for its scale (above). */
+function cropToInput(image: RgbaImage, box: PixelBox | undefined, spec: InputSpec): Uint8Array {
   const crop = box ?? { left: 0, top: 0, width: image.width, height: image.height };
   if (crop.width / spec.size <= GRID_MAX_SCALE && crop.height / spec.size <= GRID_MAX_SCALE) return sampleGrid(image, crop, spec);
   return areaAverage(image, crop, spec);
@@ -295,5 +310,5 @@ function mirroredFace(face: Uint8Array, { size, channels }: InputSpec): Uint8Arr
   return out;
 }
 
-export { toModelInput, mirroredFace, sameSpec, PIXEL_SCALE, OUTSIDE_VALUE };
+export { toModelInput, modelInputs, mirroredFace, sameSpec, PIXEL_SCALE, OUTSIDE_VALUE };
 export type { RgbaImage, PixelBox, InputSpec };
