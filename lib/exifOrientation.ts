@@ -36,7 +36,10 @@ function readExifOrientation(jpeg: Buffer): number {
     for (let k = 0; k < entries && ifd + 2 + 12 * (k + 1) <= end; k++) {
       const entry = ifd + 2 + 12 * k;
       if (u16(entry) !== 0x0112) continue;
-      const value = u16(entry + 2) === 3 ? u16(entry + 8) : 1; // SHORT, inline
+      // One SHORT as the standard says; one LONG or SSHORT as some writers store it (jimp took those too).
+      const [type, count] = [u16(entry + 2), le ? jpeg.readUInt32LE(entry + 4) : jpeg.readUInt32BE(entry + 4)];
+      if (count !== 1) return 1;
+      const value = type === 3 || type === 8 ? u16(entry + 8) : type === 4 ? (le ? jpeg.readUInt32LE(entry + 8) : jpeg.readUInt32BE(entry + 8)) : 1;
       return value >= 1 && value <= 8 ? value : 1;
     }
     return 1;

@@ -148,12 +148,43 @@ function bmpLayoutProblem(b: Buffer): string | undefined {
     // bitmap, where drawing costs the same and shows nothing): 4 MB of runs for a 320x32 image
     // took 1.5 s, and 2 MB of 255-pixel runs for a 1000x1000 one 1.6 s (reviews). A real stream
     // needs at most a 2-byte run per pixel plus a line end per row, and draws each pixel once.
+    // bmp-ts does not seek to the stored pixel offset: it reads on from the end of the headers and
+    // palette (a review's file pointed the offset at an end-of-bitmap code; the stream bmp-ts read
+    // drew 640M pixels). So measure and walk from there.
+    const start = bmpTsPixelStart(b, compression, bits);
     const most = (2 * width + 4) * height + 64;
-    if (b.length - offset > most) return `corrupt bmp: ${b.length - offset} bytes of RLE data, more than the ${most} any ${width}x${height} image needs`;
-    const drawn = rleDrawnPixels(b, offset, bits);
+    if (b.length - start > most) return `corrupt bmp: ${b.length - start} bytes of RLE data, more than the ${most} any ${width}x${height} image needs`;
+    const drawn = rleDrawnPixels(b, start, bits);
     if (drawn > width * height + 255) return `corrupt bmp: its RLE data draws ${drawn} pixels, more than the ${width * height} of a ${width}x${height} image`;
   }
   return undefined;
+}
+
+/** Bytes a PackBits stream in [start, end) unpacks to (literal runs n+1, repeats 257-n, 128 a no-op). */
+function packBitsOutputBytes(b: Buffer, start: number, end: number): number {
+  let out = 0;
+  for (let i = start; i < end;) {
+    const n = b[i];
+    if (n < 128) { out += n + 1; i += n + 2; } else if (n > 128) { out += 257 - n; i += 2; } else i += 1;
+  }
+  return out;
+}
+
+/**
+ * Where bmp-ts starts reading pixels: after the 14-byte file header, the 40 bytes of
+ * BITMAPINFOHEADER fields it reads, the masks and the larger headers' rest, and the palette
+ * (its parseHeader, step for step), whatever the file's own pixel offset says.
+ */
+function bmpTsPixelStart(b: Buffer, compression: number, bits: number): number {
+  const headerSize = b.readUInt32LE(14);
+  const colors = b.readUInt32LE(46);
+  let start = 54;
+  if (headerSize > 40 || compression === 3 || compression === 6) start += 12; // RGB masks
+  if (headerSize > 52 || compression === 6) start += 4; // alpha mask
+  if (headerSize > 56) start += 108 - 56; // the rest of a V4 header
+  if (headerSize > 108) start += 124 - 108; // and of a V5
+  if (bits <= 8 || colors > 0) start += 4 * (colors === 0 ? 2 ** bits : colors);
+  return start;
 }
 
 /**
@@ -413,7 +444,10 @@ function readTiff(b: Buffer): ImageHeader {
         if (n > MAX_TIFF_VALUES) return `TIFF field ${tag} has ${n} values, more than ${MAX_TIFF_VALUES}`;
         if (TIFF_READ_TAGS.has(tag)) fields.set(tag, Array.from({ length: n }, (_, j) => (type === 3 ? u16(at + 2 * j) : u32(at + 4 * j))));
       }
-      if (TIFF_SUB_IFD_TAGS.has(tag) && type === 4) {
+      if (TIFF_SUB_IFD_TAGS.has(tag)) {
+        // utif2 follows every value of these pointers, of any numeric type (a review's SHORT
+        // pointer led to an unchecked directory of 10M values): one LONG or IFD pointer only.
+        if ((type !== 4 && type !== 13) || n !== 1) return `TIFF field ${tag} (an EXIF or GPS directory) must be one LONG pointer, not ${n} of type ${type}`;
         const sub = readIfd(u32(at), true);
         if (typeof sub === 'string') return sub;
       }
@@ -422,6 +456,7 @@ function readTiff(b: Buffer): ImageHeader {
   };
 
   const pages: Size[] = [];
+  let pagesDataBytes = 0; // strips and tiles of every page so far, against the file's size
   const seen = new Set<number>();
   for (let offset = u32(4); offset !== 0;) {
     if (seen.has(offset)) return refuse('corrupt tiff: its directories form a loop', pages);
@@ -450,6 +485,8 @@ function readTiff(b: Buffer): ImageHeader {
     if (tiled) {
       const [tw, th] = [fields.get(322)?.[0] ?? 0, fields.get(323)?.[0] ?? 0];
       if (tw % 16 !== 0 || th % 16 !== 0 || tw === 0 || th === 0 || tw > 2048 || th > 2048) return refuse(`TIFF tiles of ${tw}x${th} are not supported`, pages);
+      // utif2 clears (and may byte-swap) a whole tile for each: one far larger than its page is work for nothing.
+      if (tw > Math.ceil(width / 16) * 16 || th > Math.ceil(height / 16) * 16) return refuse(`TIFF tiles of ${tw}x${th} are larger than the ${width}x${height} page`, pages);
       pieces = Math.ceil(width / tw) * Math.ceil(height / th) * planes;
     } else {
       const rowsPerStrip = Math.min(fields.get(278)?.[0] ?? height, height);
@@ -461,8 +498,19 @@ function readTiff(b: Buffer): ImageHeader {
     const lengths = fields.get(tiled ? 325 : 279) ?? [];
     if (offsets.length !== pieces) return refuse(`corrupt tiff: ${offsets.length} ${tiled ? 'tiles' : 'strips'} where its size and layout make ${pieces}`, pages);
     const total = lengths.reduce((sum, n) => sum + n, 0);
-    if (offsets.length !== lengths.length || total > b.length || offsets.some((o, j) => o + lengths[j] > b.length)) {
+    pagesDataBytes += total;
+    // Pages may not share their data either: utif2 decodes each page's strips in full.
+    if (offsets.length !== lengths.length || pagesDataBytes > b.length || offsets.some((o, j) => o + lengths[j] > b.length)) {
       return refuse('corrupt tiff: image data runs past the end of the file', pages);
+    }
+    if (compression === 32773) {
+      // utif2 runs a PackBits strip to its input's end, up to 128 output bytes per 2 input bytes,
+      // writing or not: its output may not exceed what the strip holds (one run of slack).
+      const pieceBytes = tiled
+        ? (fields.get(322)![0] * fields.get(323)![0] * samples * maxBits) / 8 / planes
+        : Math.ceil((width * samples * maxBits) / 8 / planes) * Math.min(fields.get(278)?.[0] ?? height, height);
+      const over = offsets.findIndex((o, j) => packBitsOutputBytes(b, o, o + lengths[j]) > pieceBytes + 128);
+      if (over !== -1) return refuse(`corrupt tiff: PackBits ${tiled ? 'tile' : 'strip'} ${over} unpacks to more than its ${Math.ceil(pieceBytes)} bytes`, pages);
     }
     pages.push({ width, height });
     offset = u32(offset + 2 + u16(offset) * 12);

@@ -102,14 +102,39 @@ describe('readImageHeader', () => {
   it('checks every TIFF page and refuses loops, out-of-file fields and unbounded compressions', () => {
     const rgb = Buffer.alloc(16 * 16 * 3);
     const page = tiffPage(16, 16, rgb.length);
-    expect(readImageHeader(encodeTiff([page, page], rgb))).toMatchObject({ width: 16, height: 16, decodePixels: 512 });
-    expect(readImageHeader(encodeTiff([page, tiffPage(9000, 9000, rgb.length)], rgb))).toMatchObject({ width: 16, decodeSide: 9000 });
+    // Each page its own strip (strip offsets are relative to the data passed).
+    const second = page.map(([t, ty, v]) => (t === 273 ? [t, ty, [rgb.length]] : [t, ty, v]) as [number, number, number[]]);
+    expect(readImageHeader(encodeTiff([page, second], Buffer.concat([rgb, rgb])))).toMatchObject({ width: 16, height: 16, decodePixels: 512 });
+    // Pages may not share their data: utif2 decodes each page's strips in full (4 pages x one strip).
+    expect(readImageHeader(encodeTiff([page, page], rgb))?.problem).toMatch(/runs past the end/);
+    const big = tiffPage(9000, 9000, rgb.length).map(([t, ty, v]) => (t === 273 ? [t, ty, [rgb.length]] : [t, ty, v]) as [number, number, number[]]);
+    expect(readImageHeader(encodeTiff([page, big], Buffer.concat([rgb, rgb])))).toMatchObject({ width: 16, decodeSide: 9000 });
     expect(readImageHeader(encodeTiff([page], rgb, { loop: true }))?.problem).toMatch(/loop/);
     expect(readImageHeader(encodeTiff([page.map(([t, ty, v]) => (t === 259 ? [t, ty, [8]] : [t, ty, v]) as [number, number, number[]])], rgb))?.problem).toMatch(/compression 8/);
     expect(readImageHeader(encodeTiff([tiffPage(16, 16, 10 * rgb.length)], rgb))?.problem).toMatch(/past the end/);
     const huge = encodeTiff([page], rgb);
     huge.writeUInt32LE(0xfffffff0, 8 + 2 + 4); // first field's value count
     expect(readImageHeader(huge)?.problem).toMatch(/runs past the end|values/);
+  });
+
+  // A review of those checks: EXIF pointers of other types led to unchecked directories, PackBits
+  // strips ran 64x past their size, and one 2048x2048 tile per 32x32 page was cleared per tile.
+  it('refuses TIFF sub-directory pointers other than one LONG, PackBits strips that unpack past their size, and tiles larger than the page', () => {
+    const rgb = Buffer.alloc(16 * 16 * 3);
+    const page = tiffPage(16, 16, rgb.length);
+    const withFields = (fields: [number, number, number[]][], changes: Record<number, number[]> = {}) =>
+      [...page.map(([t, ty, v]) => [t, ty, changes[t] ?? v] as [number, number, number[]]), ...fields].sort(([a], [b]) => a - b);
+    expect(readImageHeader(encodeTiff([withFields([[34665, 3, [8]]])], rgb))?.problem).toMatch(/34665 .* must be one LONG pointer, not 1 of type 3/);
+    expect(readImageHeader(encodeTiff([withFields([[34665, 4, [8, 8]]])], rgb))?.problem).toMatch(/not 2 of type 4/);
+    const repeats = Buffer.alloc(rgb.length); // 0x81 0x00: 128 bytes out per 2 in
+    for (let i = 0; i < repeats.length; i += 2) repeats[i] = 0x81;
+    expect(readImageHeader(encodeTiff([withFields([], { 259: [32773] })], repeats))?.problem).toMatch(/PackBits strip 0 unpacks to more than its 768 bytes/);
+    const literal = Buffer.concat(Array.from({ length: 6 }, () => Buffer.concat([Buffer.from([127]), Buffer.alloc(128)]))); // 6 x 128 bytes: exactly 768
+    expect(readImageHeader(encodeTiff([withFields([], { 259: [32773], 279: [literal.length] })], literal))?.problem).toBeUndefined();
+    const tiled = (side: number) => encodeTiff([[[256, 4, [16]], [257, 4, [16]], [258, 3, [8, 8, 8]], [259, 3, [1]], [262, 3, [2]], [277, 3, [3]],
+      [322, 4, [side]], [323, 4, [side]], [324, 4, [8]], [325, 4, [rgb.length]]]], rgb);
+    expect(readImageHeader(tiled(2048))?.problem).toMatch(/tiles of 2048x2048 are larger than the 16x16 page/);
+    expect(readImageHeader(tiled(16))?.problem).toBeUndefined();
   });
 
   // A review's hangs through fields the checks did not read (utif2's YCbCr loop with 0 rows per
@@ -151,6 +176,11 @@ describe('readImageHeader', () => {
     // Within that size, but every 2 bytes a 255-pixel run: 255x the image's pixels.
     const runs = Buffer.concat([Buffer.alloc(2 * 32 * 32, 0xff), Buffer.from([0, 1])]);
     expect(bmpLayoutProblem(rle8(32, 32, runs))).toMatch(/draws 261120 pixels, more than the 1024/);
+    // bmp-ts reads from the end of the palette, not from the stored offset: one pointing at a
+    // final end-of-bitmap code must not hide the stream before it.
+    const hidden = rle8(32, 32, Buffer.concat([Buffer.alloc(2 * 32 * 32, 0xff), Buffer.from([0, 1])]));
+    hidden.writeUInt32LE(hidden.length - 2, 10);
+    expect(bmpLayoutProblem(hidden)).toMatch(/draws 261120 pixels/);
   });
 
   // utif2 reads these tags at any numeric type: a deflate compression stored as SSHORT (a 1 MB

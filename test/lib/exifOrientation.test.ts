@@ -1,0 +1,35 @@
+/** lib/exifOrientation.ts: Orientation read without jimp's unbounded EXIF parser. */
+import { describe, expect, it } from 'vitest';
+import { readExifOrientation, withoutExifHeaders } from '../../lib/exifOrientation.js';
+import { jpegBomb, withExifFlood, withExifOrientation } from '../support/imageFixtures.js';
+
+// withExifOrientation puts its one IFD0 entry at byte 22: SOI, FF E1 + length, "Exif\0\0", the
+// 8-byte TIFF header and the 2-byte entry count.
+const ENTRY = 22;
+
+describe('readExifOrientation', () => {
+  it('reads one SHORT, LONG or SSHORT Orientation from IFD0, and 1 for anything else', () => {
+    const jpeg = jpegBomb(64, 64);
+    expect(readExifOrientation(jpeg)).toBe(1);
+    expect(readExifOrientation(withExifOrientation(jpeg, 6))).toBe(6);
+    const long = withExifOrientation(jpeg, 0);
+    long.writeUInt16LE(4, ENTRY + 2);
+    long.writeUInt32LE(8, ENTRY + 8);
+    expect(readExifOrientation(long)).toBe(8);
+    const twoValues = withExifOrientation(jpeg, 6);
+    twoValues.writeUInt32LE(2, ENTRY + 4);
+    expect(readExifOrientation(twoValues)).toBe(1);
+    expect(readExifOrientation(withExifOrientation(jpeg, 9))).toBe(1);
+    expect(readExifOrientation(withExifOrientation(jpeg, 6).subarray(0, ENTRY + 6))).toBe(1); // cut inside the entry
+  });
+
+  it('defaces every Exif header in the copy jimp decodes, and leaves a JPEG without one as it is', () => {
+    const jpeg = jpegBomb(64, 64);
+    expect(withoutExifHeaders(jpeg)).toBe(jpeg);
+    const flood = withExifFlood(withExifOrientation(jpeg, 6), 10, 10);
+    const defaced = withoutExifHeaders(flood);
+    expect(defaced.includes(Buffer.from('Exif\0\0', 'latin1'))).toBe(false);
+    expect(flood.includes(Buffer.from('Exif\0\0', 'latin1'))).toBe(true); // the caller's bytes untouched
+    expect(readExifOrientation(flood)).toBe(1); // the flood's segment comes first and has no Orientation
+  });
+});
