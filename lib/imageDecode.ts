@@ -40,11 +40,19 @@ interface DecodeLimits {
  */
 const DECODE_NS_PER_PIXEL = 150;
 /**
- * The same for 16-bit PNGs: pngjs took 194-233 ns per pixel for 3000x3000 16-bit RGB/RGBA
- * against 59-97 ns at 8 bits (2026-12-01, AMD EPYC, one training run beside it), and a 5000x5000
- * 16-bit RGBA PNG 6.9-7.8 s, 276-312 ns, twice the 8-bit estimate; 2.5x it.
+ * The same for 16-bit PNGs and TIFFs: pngjs took 194-233 ns per pixel for 3000x3000 16-bit
+ * RGB/RGBA against 59-97 ns at 8 bits (2026-12-01, AMD EPYC, one training run beside it), and a
+ * 5000x5000 16-bit RGBA PNG 6.9-7.8 s, 276-312 ns, twice the 8-bit estimate; 2.5x it. utif2 on a
+ * 5000x5000 16-bit big-endian RGBA TIFF: 158 ns (a fuzzing review, 2026-12-02).
  */
-const DECODE_NS_PER_PIXEL_16_BIT_PNG = 375;
+const DECODE_NS_PER_PIXEL_16_BIT = 375;
+/**
+ * Each JPEG scan past the tenth, ns per pixel: jpeg-js walks every block once per scan; a
+ * 1024x1024 progressive file of 99 refinement scans took 0.71 s (~7 ns per pixel and scan; a
+ * fuzzing review). Real progressive files have about 10 scans, which DECODE_NS_PER_PIXEL covers
+ * (4800x4800, 10 scans: 185-188 ns per pixel with training beside, vs 159 baseline).
+ */
+const DECODE_NS_PER_PIXEL_PER_EXTRA_SCAN = 7;
 /**
  * jpeg-js's own memory limit (its default, set explicitly so the header check below and the
  * decoder agree): about 24 MP for a 4:4:4 JPEG, 19 MP for CMYK, 37 MP for 4:2:0.
@@ -111,7 +119,8 @@ async function decodeImage(bytes: Uint8Array, limits: DecodeLimits): Promise<Dec
       { details: { scans: header.scans, maxJpegScans: limits.maxJpegScans } });
   }
   if (limits.deadline !== undefined) {
-    const nsPerPixel = header.bitDepth === 16 ? DECODE_NS_PER_PIXEL_16_BIT_PNG : DECODE_NS_PER_PIXEL;
+    const extraScans = Math.max(0, (header.scans ?? 0) - 10);
+    const nsPerPixel = (header.bitDepth === 16 ? DECODE_NS_PER_PIXEL_16_BIT : DECODE_NS_PER_PIXEL) + DECODE_NS_PER_PIXEL_PER_EXTRA_SCAN * extraScans;
     const expectedMs = (header.decodePixels * nsPerPixel) / 1e6;
     if (Date.now() + expectedMs > limits.deadline) {
       throw new AppError('TIMEOUT', `not enough time left to decode a ${width}x${height} image (about ${Math.ceil(expectedMs)} ms)`);
@@ -140,6 +149,14 @@ async function decodeImage(bytes: Uint8Array, limits: DecodeLimits): Promise<Dec
   }
   const { data, width: w, height: h } = image.bitmap;
   if (!w || !h || data.length < w * h * 4) throw new AppError('UNSUPPORTED_IMAGE', `decoded ${format} has no pixels`);
+  // The header checks measured one frame or page; should a decoder still have read another (each
+  // such way found so far is refused above), its size must keep the same limits for what follows.
+  if (w * h > limits.maxPixels || Math.max(w, h) > limits.maxSide) {
+    throw new AppError('IMAGE_TOO_LARGE', `the ${format} decoded to ${w}x${h}, over the limits its header passed`, { details: { width: w, height: h } });
+  }
+  if (Math.min(w, h) < limits.minSide || Math.max(w, h) / Math.min(w, h) > limits.maxAspect) {
+    throw new AppError('IMAGE_TOO_SMALL', `the ${format} decoded to ${w}x${h}, not the size its header gave`, { details: { minSide: limits.minSide, maxAspect: limits.maxAspect } });
+  }
   if (format !== 'jpeg') {
     flattenOntoGrey(data, w * h);
     return { data, width: w, height: h, format };

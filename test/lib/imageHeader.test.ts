@@ -14,7 +14,7 @@ import { decodeImage } from '../../lib/imageDecode.js';
 import { bmpLayoutProblem, gifFrames, MAX_GIF_FRAMES, readImageHeader } from '../../lib/imageHeader.js';
 import {
   bmpBomb, encodeBmp, encodeCmykJpeg, encodeGif, encodePng, encodeTiff, gifFrameFlood, jpegBomb, jpegFrameFlood, jpegScanBomb, pngBomb, pngInflateBomb, pngSecondIhdr,
-  tiffPage, tiffSharedValues, withBmpColors, withExifOrientation,
+  pngChunk, tiffPage, tiffSharedValues, withBmpColors, withExifOrientation,
 } from '../support/imageFixtures.js';
 
 const grey = (width: number, height: number) => ({ data: new Uint8Array(width * height * 4).fill(128), width, height });
@@ -115,6 +115,31 @@ describe('readImageHeader', () => {
     const huge = encodeTiff([page], rgb);
     huge.writeUInt32LE(0xfffffff0, 8 + 2 + 4); // first field's value count
     expect(readImageHeader(huge)?.problem).toMatch(/runs past the end|values/);
+  });
+
+  // A second fuzzing review: files that read differently to jpeg-js, pngjs or utif2 than to these
+  // checks (a hidden 20000x1250 JPEG frame, a skipped TIFF page), and per-block or per-chunk work
+  // no size bounds (refinement scans past coefficient 63, 255 components, palettes, chunk floods).
+  it('refuses JPEG, PNG and TIFF structures their decoders would read otherwise or work on without bound', () => {
+    const chip = readFileSync(join(DATA, 'utkface', '28_0_1_20170113195927894.jpg.chip.jpg'));
+    expect(readImageHeader(chip)?.problem).toBeUndefined();
+    const edited = (edit: (b: Buffer) => void) => { const b = Buffer.from(chip); edit(b); return b; };
+    const afterFirst = 4 + chip.readUInt16BE(4); // SOI, then the first segment's marker and length
+    expect(readImageHeader(Buffer.concat([chip.subarray(0, afterFirst), Buffer.from([0x00]), chip.subarray(afterFirst)]))?.problem).toMatch(new RegExp(`stray byte between segments at ${afterFirst}`));
+    expect(readImageHeader(Buffer.concat([chip.subarray(0, 2), Buffer.from([0xff, 0xdd, 0, 5, 0, 0, 0]), chip.subarray(2)]))?.problem).toMatch(/DRI segment of 5 bytes/);
+    expect(readImageHeader(edited((b) => { b[b.indexOf(Buffer.from([0xff, 0xc0])) + 9] = 5; }))?.problem).toMatch(/frame of 5 components/);
+    expect(readImageHeader(edited((b) => { b[b.indexOf(Buffer.from([0xff, 0xc0])) + 11] = 0x55; }))?.problem).toMatch(/sampling factors 5x5/);
+    expect(readImageHeader(edited((b) => { const i = b.indexOf(Buffer.from([0xff, 0xda])); b[i + 5 + 2 * b[i + 4] + 1] = 200; }))?.problem).toMatch(/spectral range past 63/);
+    const png = encodePng(grey(40, 40));
+    const afterIhdr = 8 + 25;
+    const withChunks = (...chunks: Buffer[]) => Buffer.concat([png.subarray(0, afterIhdr), ...chunks, png.subarray(afterIhdr)]);
+    expect(readImageHeader(withChunks(pngChunk('PLTE', Buffer.alloc(3 * 256))))?.problem).toBeUndefined();
+    expect(readImageHeader(withChunks(pngChunk('PLTE', Buffer.alloc(3 * 200)), pngChunk('PLTE', Buffer.alloc(3 * 100))))?.problem).toMatch(/more than 256 colours/);
+    expect(readImageHeader(withChunks(...Array.from({ length: 20_000 }, () => pngChunk('teXt'))))?.problem).toMatch(/more than 20000 chunks/);
+    const rgb = Buffer.alloc(16 * 16 * 3);
+    const sbyteFirst = encodeTiff([tiffPage(16, 16, rgb.length)], rgb);
+    sbyteFirst.writeUInt16LE(6, 8 + 2 + 2); // the first field's type
+    expect(readImageHeader(sbyteFirst)?.problem).toMatch(/starting with an SBYTE field/);
   });
 
   // A review of those checks: EXIF pointers of other types led to unchecked directories, PackBits
