@@ -264,6 +264,7 @@ function readJpeg(b: Buffer): ImageHeader {
   const scans = countPairs(b, 0xff, 0xda);
   let i = 2;
   let segments = 0;
+  let tableAndCommentBytes = 0;
   // jpeg-js walks the markers its own way, and a file that reads differently to it and to us
   // showed us a 32x32 frame while it decoded a hidden 20000x1250 one (a fuzzing review): so what
   // it would read otherwise is refused, not skipped. Bytes outside a segment (it jumps a length
@@ -282,6 +283,11 @@ function readJpeg(b: Buffer): ImageHeader {
     if ((marker === 0xdd || marker === 0xdc) && length !== 4) return corrupt(`a ${marker === 0xdd ? 'DRI' : 'DNL'} segment of ${length} bytes, not 4`);
     // Each table or comment segment costs jpeg-js a table built or a string made: real files have tens.
     if (++segments > MAX_JPEG_SEGMENTS) return corrupt(`more than ${MAX_JPEG_SEGMENTS} segments`);
+    // ...and per byte: 15 MB of comments or Huffman tables took it ~1 s (a fuzzing review); real
+    // files hold a few KB of tables and comments.
+    if ((marker === 0xfe || marker === 0xc4 || marker === 0xdb) && (tableAndCommentBytes += length) > MAX_JPEG_TABLE_AND_COMMENT_BYTES) {
+      return corrupt(`more than ${MAX_JPEG_TABLE_AND_COMMENT_BYTES} bytes of tables and comments`);
+    }
     if (marker === 0xda && i + 5 <= b.length) {
       // A scan's spectral range and components bound the work per block (jpeg-js loops Ss..Se without checking Se <= 63).
       const components = b[i + 4];
@@ -329,6 +335,8 @@ const MAX_PNG_CHUNKS = 20_000;
 
 /** Marker segments (tables, comments, APPn, frames, scans) a JPEG may hold; real files have tens. */
 const MAX_JPEG_SEGMENTS = 2000;
+/** Bytes of DHT, DQT and COM segments together a JPEG may hold (jpeg-js works per byte on each). */
+const MAX_JPEG_TABLE_AND_COMMENT_BYTES = 1_048_576;
 
 /**
  * What jpeg-js counts for the tables of one DQT (0xDB) or DHT (0xC4) segment spanning

@@ -130,6 +130,10 @@ describe('readImageHeader', () => {
     expect(readImageHeader(edited((b) => { b[b.indexOf(Buffer.from([0xff, 0xc0])) + 9] = 5; }))?.problem).toMatch(/frame of 5 components/);
     expect(readImageHeader(edited((b) => { b[b.indexOf(Buffer.from([0xff, 0xc0])) + 11] = 0x55; }))?.problem).toMatch(/sampling factors 5x5/);
     expect(readImageHeader(edited((b) => { const i = b.indexOf(Buffer.from([0xff, 0xda])); b[i + 5 + 2 * b[i + 4] + 1] = 200; }))?.problem).toMatch(/spectral range past 63/);
+    const comment = Buffer.concat([Buffer.from([0xff, 0xfe, 0xff, 0xff]), Buffer.alloc(0xfffd, 0x41)]); // a 64 KB COM segment
+    const withComments = (count: number) => Buffer.concat([chip.subarray(0, 2), ...Array.from({ length: count }, () => comment), chip.subarray(2)]);
+    expect(readImageHeader(withComments(15))?.problem).toBeUndefined();
+    expect(readImageHeader(withComments(17))?.problem).toMatch(/more than 1048576 bytes of tables and comments/);
     const png = encodePng(grey(40, 40));
     const afterIhdr = 8 + 25;
     const withChunks = (...chunks: Buffer[]) => Buffer.concat([png.subarray(0, afterIhdr), ...chunks, png.subarray(afterIhdr)]);
