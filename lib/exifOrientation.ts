@@ -30,16 +30,17 @@ function readExifOrientation(jpeg: Buffer): number {
     if (order !== 'II' && order !== 'MM') return 1;
     const le = order === 'II';
     const u16 = (o: number) => (le ? jpeg.readUInt16LE(o) : jpeg.readUInt16BE(o));
-    const ifd = tiff + (le ? jpeg.readUInt32LE(tiff + 4) : jpeg.readUInt32BE(tiff + 4));
+    const u32 = (o: number) => (le ? jpeg.readUInt32LE(o) : jpeg.readUInt32BE(o));
+    const ifd = tiff + u32(tiff + 4);
     if (ifd + 2 > end) return 1;
     const entries = u16(ifd);
     for (let k = 0; k < entries && ifd + 2 + 12 * (k + 1) <= end; k++) {
       const entry = ifd + 2 + 12 * k;
       if (u16(entry) !== 0x0112) continue;
       // One SHORT as the standard says; one LONG or SSHORT as some writers store it (jimp took those too).
-      const [type, count] = [u16(entry + 2), le ? jpeg.readUInt32LE(entry + 4) : jpeg.readUInt32BE(entry + 4)];
+      const [type, count] = [u16(entry + 2), u32(entry + 4)];
       if (count !== 1) return 1;
-      const value = type === 3 || type === 8 ? u16(entry + 8) : type === 4 ? (le ? jpeg.readUInt32LE(entry + 8) : jpeg.readUInt32BE(entry + 8)) : 1;
+      const value = type === 3 || type === 8 ? u16(entry + 8) : type === 4 ? u32(entry + 8) : 1;
       return value >= 1 && value <= 8 ? value : 1;
     }
     return 1;

@@ -78,6 +78,11 @@ function decodeBase64Image(text: string, maxBytes: number): Buffer {
   return Buffer.from(payload.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
 }
 
+/** The one size test, for what a header promises and for what the decoder made of it. */
+function overSizeLimits(pixels: number, longestSide: number, limits: DecodeLimits): boolean {
+  return pixels > limits.maxPixels || longestSide > limits.maxSide;
+}
+
 async function decodeImage(bytes: Uint8Array, limits: DecodeLimits): Promise<DecodedImage> {
   if (bytes.byteLength === 0) throw new AppError('UNSUPPORTED_IMAGE', 'image is empty (0 bytes)');
   if (bytes.byteLength > limits.maxBytes) {
@@ -89,7 +94,7 @@ async function decodeImage(bytes: Uint8Array, limits: DecodeLimits): Promise<Dec
   const { width, height, format } = header;
   if (header.problem) throw new AppError('UNSUPPORTED_IMAGE', header.problem);
   if (width === 0 || height === 0) throw new AppError('UNSUPPORTED_IMAGE', `corrupt ${format}: no readable dimensions`);
-  if (header.decodeSide > limits.maxSide || header.decodePixels > limits.maxPixels) {
+  if (overSizeLimits(header.decodePixels, header.decodeSide, limits)) {
     // Name the limit that failed, and the frame or page sizes when they, not the image's, decide.
     const inFrames = header.decodePixels > width * height || header.decodeSide > Math.max(width, height);
     const what = inFrames ? `${width}x${height} (its frames or pages: up to ${header.decodeSide} px a side, ${header.decodePixels} pixels)` : `${width}x${height}`;
@@ -151,7 +156,7 @@ async function decodeImage(bytes: Uint8Array, limits: DecodeLimits): Promise<Dec
   if (!w || !h || data.length < w * h * 4) throw new AppError('UNSUPPORTED_IMAGE', `decoded ${format} has no pixels`);
   // The header checks measured one frame or page; should a decoder still have read another (each
   // such way found so far is refused above), its size must keep the same limits for what follows.
-  if (w * h > limits.maxPixels || Math.max(w, h) > limits.maxSide) {
+  if (overSizeLimits(w * h, Math.max(w, h), limits)) {
     throw new AppError('IMAGE_TOO_LARGE', `the ${format} decoded to ${w}x${h}, over the limits its header passed`, { details: { width: w, height: h } });
   }
   if (Math.min(w, h) < limits.minSide || Math.max(w, h) / Math.min(w, h) > limits.maxAspect) {
