@@ -1,5 +1,6 @@
 /**
- * JPEG EXIF orientation, read and applied here instead of by jimp. jimp's decode runs exif-parser
+ * Stored orientation: JPEG and PNG Exif and the TIFF tag (jimp applies none but JPEG's, and that
+ * one unsafely), read and applied here. For JPEG, instead of jimp: jimp's decode runs exif-parser
  * over every Exif segment, reading every number of five IFDs one call at a time, at offsets
  * bounded only by the file: a 268 KB JPEG of repeated IFDs kept it busy for minutes, and a header
  * check that counted its work missed ways around it (format-0 entries, pointers stored as
@@ -19,32 +20,61 @@ function isExifSegmentAt(b: Uint8Array, i: number): boolean {
  * unreadable. Reads IFD0 only, within the segment: at most 65,535 bytes.
  */
 function readExifOrientation(jpeg: Buffer): number {
-  const start = jpeg.indexOf(EXIF_PATTERN_TAIL);
-  for (let at = start; at !== -1; at = jpeg.indexOf(EXIF_PATTERN_TAIL, at + 1)) {
+  for (let at = jpeg.indexOf(EXIF_PATTERN_TAIL); at !== -1; at = jpeg.indexOf(EXIF_PATTERN_TAIL, at + 1)) {
     const i = at - 4; // the segment's FF E1
     if (i < 0 || !isExifSegmentAt(jpeg, i)) continue;
-    const end = Math.min(jpeg.length, i + 2 + jpeg.readUInt16BE(i + 2));
-    const tiff = i + 10;
-    if (tiff + 8 > end) return 1;
-    const order = jpeg.toString('latin1', tiff, tiff + 2);
-    if (order !== 'II' && order !== 'MM') return 1;
-    const le = order === 'II';
-    const u16 = (o: number) => (le ? jpeg.readUInt16LE(o) : jpeg.readUInt16BE(o));
-    const u32 = (o: number) => (le ? jpeg.readUInt32LE(o) : jpeg.readUInt32BE(o));
-    const ifd = tiff + u32(tiff + 4);
-    if (ifd + 2 > end) return 1;
-    const entries = u16(ifd);
-    for (let k = 0; k < entries && ifd + 2 + 12 * (k + 1) <= end; k++) {
-      const entry = ifd + 2 + 12 * k;
-      if (u16(entry) !== 0x0112) continue;
-      // One SHORT as the standard says; one LONG or SSHORT as some writers store it (jimp took those too).
-      const [type, count] = [u16(entry + 2), u32(entry + 4)];
-      if (count !== 1) return 1;
-      const value = type === 3 || type === 8 ? u16(entry + 8) : type === 4 ? u32(entry + 8) : 1;
-      return value >= 1 && value <= 8 ? value : 1;
-    }
-    return 1;
+    return orientationInTiff(jpeg, i + 10, Math.min(jpeg.length, i + 2 + jpeg.readUInt16BE(i + 2)));
   }
+  return 1;
+}
+
+/**
+ * The Orientation tag (0x0112) of the first directory of the TIFF structure at `tiff` (an Exif
+ * block, or a whole TIFF file), 1 when there is none or it is unreadable. Every read lies
+ * before `end`; one directory of at most 65,535 entries is read, nothing it points to.
+ */
+function orientationInTiff(bytes: Buffer, tiff: number, end: number): number {
+  if (tiff + 8 > end) return 1;
+  const order = bytes.toString('latin1', tiff, tiff + 2);
+  if (order !== 'II' && order !== 'MM') return 1;
+  const le = order === 'II';
+  const u16 = (o: number) => (le ? bytes.readUInt16LE(o) : bytes.readUInt16BE(o));
+  const u32 = (o: number) => (le ? bytes.readUInt32LE(o) : bytes.readUInt32BE(o));
+  const ifd = tiff + u32(tiff + 4);
+  if (ifd + 2 > end) return 1;
+  const entries = u16(ifd);
+  for (let k = 0; k < entries && ifd + 2 + 12 * (k + 1) <= end; k++) {
+    const entry = ifd + 2 + 12 * k;
+    if (u16(entry) !== 0x0112) continue;
+    // One SHORT as the standard says; one LONG or SSHORT as some writers store it (jimp took those too).
+    const [type, count] = [u16(entry + 2), u32(entry + 4)];
+    if (count !== 1) return 1;
+    const value = type === 3 || type === 8 ? u16(entry + 8) : type === 4 ? u32(entry + 8) : 1;
+    return value >= 1 && value <= 8 ? value : 1;
+  }
+  return 1;
+}
+
+/**
+ * The orientation a PNG's eXIf chunk gives (PNG 1.5 extension; phones and editors write it), 1
+ * without one. Chunks are walked by their lengths, as imageHeader.ts has already checked them.
+ */
+function readPngOrientation(png: Buffer): number {
+  for (let i = 8; i + 8 <= png.length;) {
+    const length = png.readUInt32BE(i);
+    const type = png.toString('latin1', i + 4, i + 8);
+    if (type === 'eXIf') return orientationInTiff(png, i + 8, Math.min(png.length, i + 8 + length));
+    if (type === 'IDAT' || type === 'IEND') return 1; // eXIf must come before the image data
+    i += 12 + length;
+  }
+  return 1;
+}
+
+/** The stored orientation of an image of `format` (JPEG and PNG Exif, the TIFF tag), 1 for none. */
+function readOrientation(bytes: Buffer, format: string): number {
+  if (format === 'jpeg') return readExifOrientation(bytes);
+  if (format === 'png') return readPngOrientation(bytes);
+  if (format === 'tiff') return orientationInTiff(bytes, 0, bytes.length); // the first page's, which jimp decodes
   return 1;
 }
 /** "Exif\0\0", searched for and then checked as the start of an APP1 segment. */
@@ -94,4 +124,4 @@ function applyExifOrientation(image: RgbaImage, orientation: number): RgbaImage 
   return { data: out, width, height };
 }
 
-export { readExifOrientation, withoutExifHeaders, applyExifOrientation };
+export { readExifOrientation, readOrientation, withoutExifHeaders, applyExifOrientation };

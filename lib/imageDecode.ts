@@ -1,12 +1,12 @@
 /**
  * Turns request bytes into an RGBA bitmap, refusing what we cannot or should not decode
- * before spending memory on it. JPEG EXIF orientation is applied here (lib/exifOrientation.ts),
- * not by jimp, whose EXIF parser is unbounded.
+ * before spending memory on it. Stored orientation (JPEG and PNG Exif, the TIFF tag) is applied
+ * here (lib/exifOrientation.ts), not by jimp, whose EXIF parser is unbounded and reads JPEG only.
  */
 import { inflateSync } from 'node:zlib';
 import { Jimp } from 'jimp';
 import { AppError } from './errors.js';
-import { applyExifOrientation, readExifOrientation, withoutExifHeaders } from './exifOrientation.js';
+import { applyExifOrientation, readOrientation, withoutExifHeaders } from './exifOrientation.js';
 import { gifLzwTerminates } from './gifLzw.js';
 import { bmpLayoutProblem, gifFrames, readImageHeader } from './imageHeader.js';
 import type { ImageFormat } from './imageHeader.js';
@@ -162,11 +162,8 @@ async function decodeImage(bytes: Uint8Array, limits: DecodeLimits): Promise<Dec
   if (Math.min(w, h) < limits.minSide || Math.max(w, h) / Math.min(w, h) > limits.maxAspect) {
     throw new AppError('IMAGE_TOO_SMALL', `the ${format} decoded to ${w}x${h}, not the size its header gave`, { details: { minSide: limits.minSide, maxAspect: limits.maxAspect } });
   }
-  if (format !== 'jpeg') {
-    flattenOntoGrey(data, w * h);
-    return { data, width: w, height: h, format };
-  }
-  return { ...applyExifOrientation({ data, width: w, height: h }, readExifOrientation(buffer)), format };
+  if (format !== 'jpeg') flattenOntoGrey(data, w * h);
+  return { ...applyExifOrientation({ data, width: w, height: h }, readOrientation(buffer, format)), format };
 }
 
 /**

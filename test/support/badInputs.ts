@@ -79,6 +79,14 @@ async function orientationCases(chip: Buffer): Promise<BadInput[]> {
     const bytes = withExifOrientation(await encodeJpeg(stored), orientation);
     cases.push(imageCase(`a JPEG with EXIF orientation ${orientation}`, bytes, 200, undefined, { expectPixels: { image: upright, maxDiff: 4 } }));
   }
+  // PNG (an eXIf chunk) and TIFF (its own tag 274) store orientation too; both lossless here.
+  const pngStored = storedForOrientation(upright, 6);
+  cases.push(imageCase('a PNG whose eXIf chunk says rotate 90 degrees', encodePng(pngStored, { orientation: 6 }), 200, undefined, { expectPixels: { image: upright, maxDiff: 0 } }));
+  const tiffStored = storedForOrientation(upright, 8);
+  const rgb = Buffer.alloc(tiffStored.width * tiffStored.height * 3);
+  for (let p = 0; p < tiffStored.width * tiffStored.height; p++) rgb.set(tiffStored.data.subarray(p * 4, p * 4 + 3), p * 3);
+  const tiffFields = [...tiffPage(tiffStored.width, tiffStored.height, rgb.length), [274, 3, [8]] as [number, number, number[]]].sort((a, b) => a[0] - b[0]);
+  cases.push(imageCase('a TIFF whose Orientation tag says rotate 270 degrees', encodeTiff([tiffFields], rgb), 200, undefined, { expectPixels: { image: upright, maxDiff: 0 } }));
   return cases;
 }
 

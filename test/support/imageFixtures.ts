@@ -50,8 +50,8 @@ function ihdr(width: number, height: number, bitDepth = 8, colorType = 6, interl
 const ADAM7 = [[0, 0, 8, 8], [4, 0, 8, 8], [0, 4, 4, 8], [2, 0, 4, 4], [0, 2, 2, 4], [1, 0, 2, 2], [0, 1, 1, 2]];
 
 /** An RGBA PNG, 8 or 16 bits per sample (16-bit samples are the 8-bit ones x 257), optionally Adam7-interlaced. */
-function encodePng(image: Rgba, options: { bitDepth?: 8 | 16; interlaced?: boolean } = {}): Buffer {
-  const { bitDepth = 8, interlaced = false } = options;
+function encodePng(image: Rgba, options: { bitDepth?: 8 | 16; interlaced?: boolean; orientation?: number } = {}): Buffer {
+  const { bitDepth = 8, interlaced = false, orientation } = options;
   const bytesPerSample = bitDepth / 8;
   const rows: Buffer[] = [];
   const passes = interlaced ? ADAM7 : [[0, 0, 1, 1]];
@@ -73,6 +73,7 @@ function encodePng(image: Rgba, options: { bitDepth?: 8 | 16; interlaced?: boole
   }
   return Buffer.concat([
     PNG_SIGNATURE, ihdr(image.width, image.height, bitDepth, 6, interlaced ? 1 : 0),
+    ...(orientation === undefined ? [] : [pngChunk('eXIf', exifOrientationBlock(orientation, 'MM'))]),
     pngChunk('IDAT', deflateSync(Buffer.concat(rows))), pngChunk('IEND'),
   ]);
 }
@@ -243,17 +244,24 @@ function jpegScanBomb(width: number, height: number, scans: number): Buffer {
   ]);
 }
 
+/** An Exif block (a TIFF header and IFD0) holding only Orientation (tag 0x0112) = `orientation`, in either byte order. */
+function exifOrientationBlock(orientation: number, byteOrder: 'II' | 'MM'): Buffer {
+  const tiff = Buffer.alloc(8 + 2 + 12 + 4);
+  const [u16, u32] = byteOrder === 'II' ? [tiff.writeUInt16LE, tiff.writeUInt32LE] : [tiff.writeUInt16BE, tiff.writeUInt32BE];
+  tiff.write(byteOrder, 0, 'latin1');
+  u16.call(tiff, 42, 2);
+  u32.call(tiff, 8, 4);
+  u16.call(tiff, 1, 8); // one entry
+  u16.call(tiff, 0x0112, 10);
+  u16.call(tiff, 3, 12); // SHORT
+  u32.call(tiff, 1, 14);
+  u16.call(tiff, orientation, 18);
+  return tiff;
+}
+
 /** `jpeg` with an EXIF APP1 segment holding only Orientation (tag 0x0112) = `orientation`, right after SOI. */
 function withExifOrientation(jpeg: Buffer, orientation: number): Buffer {
-  const tiff = Buffer.alloc(8 + 2 + 12 + 4);
-  tiff.write('II', 0, 'latin1');
-  tiff.writeUInt16LE(42, 2);
-  tiff.writeUInt32LE(8, 4);
-  tiff.writeUInt16LE(1, 8); // one entry
-  tiff.writeUInt16LE(0x0112, 10);
-  tiff.writeUInt16LE(3, 12); // SHORT
-  tiff.writeUInt32LE(1, 14);
-  tiff.writeUInt16LE(orientation, 18);
+  const tiff = exifOrientationBlock(orientation, 'II');
   const app1 = segment(0xe1, Buffer.concat([Buffer.from('Exif\0\0', 'latin1'), tiff]));
   return Buffer.concat([jpeg.subarray(0, 2), app1, jpeg.subarray(2)]);
 }
