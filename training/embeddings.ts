@@ -5,6 +5,7 @@
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { UsageError } from './overrides.js';
 
 const EMBEDDING_DIR = resolve(import.meta.dirname, '..', '.cache', 'embeddings', 'dlib');
 
@@ -27,7 +28,7 @@ function embeddingTable(files: string[], byFile: Map<string, Float32Array>, dim:
   const table = new Float32Array(files.length * dim);
   files.forEach((f, i) => {
     const e = byFile.get(f);
-    if (!e) throw new Error(`no embedding for ${f}: run training/faceEmbeddings.ts on every shard`);
+    if (!e) throw new UsageError(`no embedding for ${f}: run training/faceEmbeddings.ts on every shard`);
     table.set(e, i * dim);
   });
   return table;

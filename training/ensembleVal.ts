@@ -50,7 +50,7 @@ function netOf(served: GenderModel | AgeModel): Net {
 const load = (dir: string) => (config.task === 'gender' ? loadGenderModel({ modelDir: dir }) : loadAgeModel({ modelDir: dir }));
 const loaded = await Promise.all(dirs.map(load));
 const nets = loaded.map(netOf);
-if (nets.some((n) => !sameSpec(n.spec, nets[0].spec))) throw new Error('the nets take different inputs');
+if (nets.some((n) => !sameSpec(n.spec, nets[0].spec))) throw new UsageError('the nets take different inputs');
 const val = await loadFeatures(nets[0].spec, 'val');
 const faces = facesOf(val);
 

@@ -66,12 +66,12 @@ function labelsDiffer(meta: Partial<SplitLabels>, labels: SplitLabels): boolean 
 async function loadFeatures(spec: InputSpec, split: Split, root = FEATURE_DIR): Promise<FeatureSet> {
   const dir = specDir(spec, root);
   if (!existsSync(join(dir, `${split}.json`))) {
-    throw new Error(`no ${spec.size}x${spec.size}x${spec.channels} features cached for ${split} in ${dir}: run ${extractCommand(spec)}`);
+    throw new UsageError(`no ${spec.size}x${spec.size}x${spec.channels} features cached for ${split} in ${dir}: run ${extractCommand(spec)}`);
   }
   const meta = JSON.parse(readFileSync(join(dir, `${split}.json`), 'utf8'));
   const stale = staleReason(meta, await preprocessFingerprint());
   if (stale) {
-    throw new Error(`${join(dir, `${split}.json`)} ${stale}, so its pixels may not be what serving makes now ` +
+    throw new UsageError(`${join(dir, `${split}.json`)} ${stale}, so its pixels may not be what serving makes now ` +
       `(lib/imageDecode.ts, lib/preprocess.ts, jimp). Re-run feature extraction: ${extractCommand(spec)}`);
   }
   const pixels = new Uint8Array(readFileSync(join(dir, `${split}.u8`)));

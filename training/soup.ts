@@ -16,11 +16,11 @@ import { initBackend } from '../lib/backend.js';
 import { fileSystemHandler } from '../lib/modelIo.js';
 import { saveModelForServing } from './export.js';
 import { meanWeights } from './models.js';
-import { parseCommandLine } from './overrides.js';
+import { parseCommandLine, UsageError } from './overrides.js';
 
 const config = parseCommandLine({ from: '', manifest: '', out: '' });
 const ingredients = config.from.split(',').filter(Boolean);
-if (ingredients.length < 2 || !config.manifest || !config.out) throw new Error('usage: --from=<net>,<net>[,...] --manifest=<exported run> --out=<folder>');
+if (ingredients.length < 2 || !config.manifest || !config.out) throw new UsageError('usage: --from=<net>,<net>[,...] --manifest=<exported run> --out=<folder>');
 
 await initBackend();
 const nets = await Promise.all(ingredients.map((dir) => tf.loadLayersModel(fileSystemHandler(resolve(dir)))));
