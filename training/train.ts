@@ -53,6 +53,7 @@ const defaults = {
   minTrainAge: 0, // drop younger training faces (with maxTrainAge: a net for one age range, e.g. children)
   maxValAge: 116, // score (and pick the best epoch) on val faces up to this age only: the range such a net serves
   augment: 1, // 1 = flip, shift/scale, rotation, brightness/contrast; 0 = none
+  erase: 0, // with augment: the share of faces that get one random grey rectangle, 2-25% of the image (random erasing)
   ageSigmaBase: 1, // age label distribution: sigma = ageSigmaBase + ageSigmaSlope * age (years)
   ageSigmaSlope: 0.06,
   ageL1Weight: 0.25, // weight of |E[age] - age| next to the KL term
@@ -94,6 +95,8 @@ if (!(config.auxAge >= 0)) throw new UsageError('--auxAge must be >= 0');
 if (!(config.auxEmbedding >= 0)) throw new UsageError('--auxEmbedding must be >= 0');
 if (!(config.minTrainAge <= config.maxTrainAge)) throw new UsageError('--minTrainAge must not exceed --maxTrainAge');
 if (!(config.balanceAges >= 0 && config.balanceAges <= 1)) throw new UsageError('--balanceAges must be in [0, 1]');
+if (!(config.erase >= 0 && config.erase <= 1)) throw new UsageError('--erase must be in [0, 1]');
+if (config.erase && !config.augment) throw new UsageError('--erase is part of --augment=1');
 if (config.auxEmbedding && (config.auxAge || config.arch !== 'ours')) throw new UsageError('--auxEmbedding is for our nets, without --auxAge');
 const task = config.task as 'gender' | 'age';
 if (config.auxAge && (task !== 'gender' || config.arch !== 'ours' || config.teacher || config.teacherFile)) throw new UsageError('--auxAge is for our gender net, without --teacher or --teacherFile');
@@ -327,8 +330,35 @@ function augment(x: tf.Tensor4D, rand: () => number): tf.Tensor4D {
     const brightness = tf.tensor4d(Array.from({ length: n }, () => (rand() - 0.5) * 40), [n, 1, 1, 1]);
     const mean = tf.mean(y, [1, 2, 3], true);
     y = tf.add(tf.add(tf.mul(tf.sub(y, mean), contrast), mean), brightness);
-    return tf.clipByValue(y, 0, 255) as tf.Tensor4D;
+    y = tf.clipByValue(y, 0, 255);
+    if (config.erase > 0) {
+      const keep = tf.tensor4d(erasureMask(n, rand), [n, spec.size, spec.size, 1]);
+      y = tf.add(tf.mul(y, keep), tf.mul(tf.sub(1, keep), 128));
+    }
+    return y as tf.Tensor4D;
   });
+}
+
+/**
+ * Random erasing (Zhong et al. 2017): 1 where a pixel is kept, 0 inside one rectangle of 2-25% of
+ * the image, aspect 0.3-3.3, for each face drawn with probability --erase. Hiding a part makes
+ * the net read the rest of the face too. Draws nothing when --erase is 0, so older recipes'
+ * random streams (and their resumes) are unchanged.
+ */
+function erasureMask(n: number, rand: () => number): Float32Array {
+  const side = spec.size;
+  const mask = new Float32Array(n * side * side).fill(1);
+  for (let i = 0; i < n; i++) {
+    if (rand() >= config.erase) continue;
+    const area = (0.02 + 0.23 * rand()) * side * side;
+    const aspect = Math.exp(Math.log(0.3) + (Math.log(3.3) - Math.log(0.3)) * rand());
+    const h = Math.min(side, Math.round(Math.sqrt(area * aspect)));
+    const w = Math.min(side, Math.round(Math.sqrt(area / aspect)));
+    const top = Math.floor(rand() * (side - h + 1));
+    const left = Math.floor(rand() * (side - w + 1));
+    for (let y = top; y < top + h; y++) mask.fill(0, (i * side + y) * side + left, (i * side + y) * side + left + w);
+  }
+  return mask;
 }
 
 // --- validation -------------------------------------------------------------------------------
