@@ -540,6 +540,20 @@ restart", the gender net was gender-bfd28ea7 (80x80, served with its flip: val 9
   one basin): the two seeds 5.210 (-0.025, standard error 0.025), with the shipped net 5.208
   (-0.027, 0.018), and with the restart too 5.207 (-0.028, 0.018): about 1.5 standard errors, and
   a few hundredths of a year; not shipped.
+- **Random erasing does not pay in a warm restart** (not shipped, 2026-12-02). \`--erase=0.5\` greys
+  one random rectangle (2-25% of the image, aspect 0.3-3.3) on half the training faces, so the net
+  must read the whole face. Gender, the shipped net's own last-stage recipe plus it (\`npm run
+  train -- --task=gender --size=80 --init=models/gender --teacherFile=.cache/teachers/gender-dlib.json
+  --distill=0.5 --auxEmbedding=0.5 --balanceAges=0.25 --epochs=5 --lr=5e-4 --erase=0.5\`, seed 1337):
+  val 91.66, 91.58, 91.83, 92.09, **92.21%**; against the shipped net 19 faces gained, 23 lost
+  (z = -0.62), with its flip 92.34% (z = -0.14); its plain control (the further restart above)
+  reached 92.38%. Age (\`npm run train -- --task=age --size=64 --init=models/age --epochs=8 --lr=5e-4
+  --erase=0.5\`): 5.714, 5.722, 5.563, 5.493, 5.491, **5.459**, 5.479, 5.462, the best single-view
+  figure of any restart this far, but with the flip 5.232 (-0.003, standard error 0.042): what it
+  gains on one view the flip already gave. The uniform soup of every net fine-tuned from the
+  shipped age net (it, the hint-head run's two seeds, this one and the two teacher runs
+  above; \`npx tsx training/soup.ts\`) 5.207 with the flip (-0.028, standard error 0.020): the soup
+  gain stays at the same few hundredths however many siblings go in.
 - **The age net's features do not help the gender answer** (not used). A logistic probe for sex
   on the age net's pooled features (flip-averaged as served, fitted on train by full-batch Adam
   with a small L2; a scratch script, not kept) would cost nothing
