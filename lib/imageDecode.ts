@@ -8,7 +8,7 @@ import { Jimp } from 'jimp';
 import { AppError } from './errors.js';
 import { applyExifOrientation, readOrientation, withoutExifHeaders } from './exifOrientation.js';
 import { gifLzwTerminates } from './gifLzw.js';
-import { bmpLayoutProblem, gifFrames, readImageHeader } from './imageHeader.js';
+import { bmpLayoutProblem, gifFrames, readImageHeader, unsupportedFormat } from './imageHeader.js';
 import type { ImageFormat } from './imageHeader.js';
 import { OUTSIDE_VALUE } from './preprocess.js';
 import type { RgbaImage } from './preprocess.js';
@@ -90,7 +90,14 @@ async function decodeImage(bytes: Uint8Array, limits: DecodeLimits): Promise<Dec
   }
   const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const header = readImageHeader(buffer);
-  if (!header) throw new AppError('UNSUPPORTED_IMAGE', 'not a JPEG, PNG, GIF, BMP or TIFF image');
+  if (!header) {
+    const known = unsupportedFormat(buffer);
+    if (known) {
+      throw new AppError('UNSUPPORTED_IMAGE', `this is a ${known.name} image; we decode JPEG, PNG, GIF, BMP and TIFF: convert it to JPEG first`,
+        { details: { format: known.id } });
+    }
+    throw new AppError('UNSUPPORTED_IMAGE', 'not a JPEG, PNG, GIF, BMP or TIFF image');
+  }
   const { width, height, format } = header;
   if (header.problem) throw new AppError('UNSUPPORTED_IMAGE', header.problem);
   if (width === 0 || height === 0) throw new AppError('UNSUPPORTED_IMAGE', `corrupt ${format}: no readable dimensions`);

@@ -106,6 +106,42 @@ function readImageHeader(bytes: Uint8Array): ImageHeader | undefined {
   return undefined;
 }
 
+/** Formats we recognise but do not decode: a stable id (an error's `details.format`) and a name for people. */
+const UNSUPPORTED_FORMATS = {
+  heic: 'HEIC (HEIF)', avif: 'AVIF', webp: 'WebP', jxl: 'JPEG XL', jp2: 'JPEG 2000', pdf: 'PDF', psd: 'Photoshop (PSD)', svg: 'SVG',
+} as const;
+type UnsupportedFormat = keyof typeof UNSUPPORTED_FORMATS;
+
+/**
+ * A common image (or image-like) format we do not decode, recognised from its first bytes, so a
+ * refusal can say what was sent and what to do: an iPhone's default photo format is HEIC, and
+ * phones and browsers save WebP and AVIF. Undefined for anything else.
+ */
+function unsupportedFormat(bytes: Uint8Array): { id: UnsupportedFormat; name: string } | undefined {
+  const id = unsupportedFormatId(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  return id && { id, name: UNSUPPORTED_FORMATS[id] };
+}
+
+function unsupportedFormatId(b: Buffer): UnsupportedFormat | undefined {
+  const ascii = (from: number, to: number) => b.toString('latin1', from, Math.min(to, b.length));
+  if (ascii(0, 4) === 'RIFF' && ascii(8, 12) === 'WEBP') return 'webp';
+  if (b.length >= 12 && ascii(4, 8) === 'ftyp') {
+    // ISO base media: the major brand, then compatible brands, to the end of the ftyp box.
+    const boxEnd = Math.min(b.length, Math.max(16, b.readUInt32BE(0)));
+    const brands = [ascii(8, 12), ...Array.from({ length: Math.max(0, Math.floor((boxEnd - 16) / 4)) }, (_, k) => ascii(16 + 4 * k, 20 + 4 * k))];
+    if (brands.some((brand) => brand === 'avif' || brand === 'avis')) return 'avif';
+    if (brands.some((brand) => ['heic', 'heix', 'hevc', 'hevx', 'heim', 'heis', 'mif1', 'msf1'].includes(brand))) return 'heic';
+    return undefined;
+  }
+  if (b.length >= 12 && b.readUInt32BE(0) === 0x0c && ascii(4, 8) === 'JXL ') return 'jxl';
+  if (b.length >= 2 && b[0] === 0xff && b[1] === 0x0a) return 'jxl'; // a bare JPEG XL codestream
+  if (b.length >= 12 && b.readUInt32BE(0) === 0x0c && ascii(4, 8) === 'jP  ') return 'jp2';
+  if (ascii(0, 5) === '%PDF-') return 'pdf';
+  if (ascii(0, 4) === '8BPS') return 'psd';
+  if (/^\s*(<\?xml[^>]*>\s*)?(<!--[\s\S]*?-->\s*)*<svg[\s>]/i.test(ascii(0, 1024))) return 'svg';
+  return undefined;
+}
+
 /**
  * bmp-ts reads the width as unsigned and the height as signed (negative: top-down rows), and
  * allocates an array for as many palette colours as the header claims before reading them: a
@@ -582,5 +618,5 @@ function readTiff(b: Buffer): ImageHeader {
   };
 }
 
-export { readImageHeader, gifFrames, jpegJsBytes, bmpLayoutProblem, MAX_GIF_FRAMES, MAX_TIFF_PAGES };
+export { readImageHeader, unsupportedFormat, gifFrames, jpegJsBytes, bmpLayoutProblem, MAX_GIF_FRAMES, MAX_TIFF_PAGES };
 export type { ImageHeader, ImageFormat, GifFrame };

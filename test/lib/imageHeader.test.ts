@@ -11,7 +11,7 @@ import { Jimp } from 'jimp';
 import { describe, expect, it } from 'vitest';
 import { gifLzwTerminates } from '../../lib/gifLzw.js';
 import { decodeImage } from '../../lib/imageDecode.js';
-import { bmpLayoutProblem, gifFrames, MAX_GIF_FRAMES, readImageHeader } from '../../lib/imageHeader.js';
+import { bmpLayoutProblem, gifFrames, MAX_GIF_FRAMES, readImageHeader, unsupportedFormat } from '../../lib/imageHeader.js';
 import {
   bmpBomb, encodeBmp, encodeCmykJpeg, encodeGif, encodePng, encodeTiff, gifFrameFlood, jpegBomb, jpegFrameFlood, jpegScanBomb, pngBomb, pngInflateBomb, pngSecondIhdr,
   pngChunk, tiffPage, tiffSharedValues, withBmpColors, withExifOrientation,
@@ -237,6 +237,40 @@ describe('readImageHeader', () => {
     const started = performance.now();
     expect(readImageHeader(flood)?.problem).toMatch(/more than 262144 values in all/);
     expect(performance.now() - started).toBeLessThan(HANG_GUARD_MS);
+  });
+});
+
+describe('unsupportedFormat', () => {
+  /** An ISO base media file's ftyp box with these brands (major first), then a few bytes of a next box. */
+  const ftyp = (...brands: string[]) => {
+    const box = Buffer.alloc(16 + 4 * (brands.length - 1));
+    box.writeUInt32BE(box.length, 0);
+    box.write('ftyp', 4, 'latin1');
+    box.write(brands[0], 8, 'latin1');
+    brands.slice(1).forEach((brand, k) => box.write(brand, 16 + 4 * k, 'latin1'));
+    return Buffer.concat([box, Buffer.from('\0\0\0\x08meta', 'latin1')]);
+  };
+
+  it('names the formats phones and browsers save that we do not decode, by their first bytes', () => {
+    const id = (bytes: Buffer) => unsupportedFormat(bytes)?.id;
+    expect(id(ftyp('heic', 'mif1', 'heic'))).toBe('heic');
+    expect(id(ftyp('mif1', 'mif1', 'miaf'))).toBe('heic'); // still-image HEIF
+    expect(id(ftyp('mif1', 'avif', 'miaf'))).toBe('avif'); // AVIF declared as a compatible brand
+    expect(id(ftyp('isom', 'iso2', 'mp41'))).toBeUndefined(); // an MP4 video: not an image format
+    expect(id(Buffer.from('RIFF\x10\0\0\0WEBPVP8 ', 'latin1'))).toBe('webp');
+    expect(id(Buffer.from('RIFF\x10\0\0\0WAVEfmt ', 'latin1'))).toBeUndefined();
+    expect(id(Buffer.from('\0\0\0\x0cJXL \r\n\x87\n', 'latin1'))).toBe('jxl');
+    expect(id(Buffer.from('\0\0\0\x0cjP  \r\n\x87\n', 'latin1'))).toBe('jp2');
+    expect(id(Buffer.from('%PDF-1.7\n', 'latin1'))).toBe('pdf');
+    expect(id(Buffer.from('<?xml version="1.0"?>\n<!-- a comment -->\n<svg xmlns="http://www.w3.org/2000/svg"/>'))).toBe('svg');
+    expect(id(Buffer.from('<html><svg></svg></html>'))).toBeUndefined();
+    expect(id(Buffer.alloc(0))).toBeUndefined();
+  });
+
+  it('turns into a 415 that names the format, with its id in details', async () => {
+    const error = await decodeImage(ftyp('heic', 'mif1', 'heic'), LIMITS).catch((e) => e);
+    expect(error).toMatchObject({ code: 'UNSUPPORTED_IMAGE', details: { format: 'heic' } });
+    expect(error.message).toMatch(/HEIC \(HEIF\) image; we decode JPEG, PNG, GIF, BMP and TIFF/);
   });
 });
 

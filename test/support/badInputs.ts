@@ -140,6 +140,8 @@ async function buildCorpus(chip: Buffer, limits: CorpusLimits): Promise<BadInput
 
     // Images that are refused
     imageCase('text sent as an image', text, 415, 'UNSUPPORTED_IMAGE'),
+    imageCase("a HEIC photo (an iPhone's default format)", Buffer.from('\0\0\0\x18ftypheic\0\0\0\0mif1heic\0\0\0\x08meta', 'latin1'), 415, 'UNSUPPORTED_IMAGE'),
+    imageCase('a WebP image', Buffer.from('RIFF\x1a\0\0\0WEBPVP8 \x0e\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0', 'latin1'), 415, 'UNSUPPORTED_IMAGE'),
     imageCase('a truncated JPEG', chip.subarray(0, Math.floor(chip.length / 2)), 415, 'UNSUPPORTED_IMAGE'),
     imageCase('a truncated PNG', png.subarray(0, Math.floor(png.length / 2)), 415, 'UNSUPPORTED_IMAGE'),
     imageCase('a CMYK JPEG without an Adobe marker', encodeCmykJpeg(face, { adobe: false }), 415, 'UNSUPPORTED_IMAGE'),
