@@ -126,20 +126,43 @@ function unsupportedFormatId(b: Buffer): UnsupportedFormat | undefined {
   const ascii = (from: number, to: number) => b.toString('latin1', from, Math.min(to, b.length));
   if (ascii(0, 4) === 'RIFF' && ascii(8, 12) === 'WEBP') return 'webp';
   if (b.length >= 12 && ascii(4, 8) === 'ftyp') {
-    // ISO base media: the major brand, then compatible brands, to the end of the ftyp box.
-    const boxEnd = Math.min(b.length, Math.max(16, b.readUInt32BE(0)));
-    const brands = [ascii(8, 12), ...Array.from({ length: Math.max(0, Math.floor((boxEnd - 16) / 4)) }, (_, k) => ascii(16 + 4 * k, 20 + 4 * k))];
-    if (brands.some((brand) => brand === 'avif' || brand === 'avis')) return 'avif';
-    if (brands.some((brand) => ['heic', 'heix', 'hevc', 'hevx', 'heim', 'heis', 'mif1', 'msf1'].includes(brand))) return 'heic';
-    return undefined;
+    // ISO base media: the major brand, then compatible brands to the end of the ftyp box; real
+    // files list a handful, so at most 64 are read whatever the box's size field claims.
+    const boxEnd = Math.min(b.length, 16 + 4 * 64, Math.max(16, b.readUInt32BE(0)));
+    let heif = false;
+    for (let at = 8; at + 4 <= boxEnd; at += at === 8 ? 8 : 4) { // bytes 12-15 are the minor version
+      const brand = ascii(at, at + 4);
+      if (brand === 'avif' || brand === 'avis') return 'avif';
+      heif ||= HEIF_BRANDS.has(brand);
+    }
+    return heif ? 'heic' : undefined;
   }
   if (b.length >= 12 && b.readUInt32BE(0) === 0x0c && ascii(4, 8) === 'JXL ') return 'jxl';
   if (b.length >= 2 && b[0] === 0xff && b[1] === 0x0a) return 'jxl'; // a bare JPEG XL codestream
   if (b.length >= 12 && b.readUInt32BE(0) === 0x0c && ascii(4, 8) === 'jP  ') return 'jp2';
+  if (b.length >= 4 && b.readUInt32BE(0) === 0xff4fff51) return 'jp2'; // a bare JPEG 2000 codestream
   if (ascii(0, 5) === '%PDF-') return 'pdf';
   if (ascii(0, 4) === '8BPS') return 'psd';
-  if (/^\s*(<\?xml[^>]*>\s*)?(<!--[\s\S]*?-->\s*)*<svg[\s>]/i.test(ascii(0, 1024))) return 'svg';
+  if (startsSvg(ascii(0, 1024))) return 'svg';
   return undefined;
+}
+
+const HEIF_BRANDS = new Set(['heic', 'heix', 'hevc', 'hevx', 'heim', 'heis', 'mif1', 'msf1']);
+
+/**
+ * Whether `text` opens an SVG document: a BOM, whitespace, an XML declaration, comments and a
+ * doctype may come before `<svg`. A scanner, not a regex: a comment pattern with a lazy body
+ * backtracks exponentially on a few hundred bytes of `<!---->` (a review's finding).
+ */
+function startsSvg(text: string): boolean {
+  let at = text.startsWith('\u00ef\u00bb\u00bf') ? 3 : 0; // the UTF-8 BOM, read as latin1
+  for (;;) {
+    while (at < text.length && /\s/.test(text[at])) at++;
+    const close = text.startsWith('<!--', at) ? text.indexOf('-->', at + 4) + 3 : text.startsWith('<?', at) || text.startsWith('<!', at) ? text.indexOf('>', at) + 1 : -1;
+    if (close === -1) return /^<svg[\s>/]/i.test(text.slice(at, at + 5));
+    if (close === 2 || close === 0) return false; // an unclosed comment or declaration
+    at = close;
+  }
 }
 
 /**

@@ -3,7 +3,7 @@
  * shard), by chip file name. Used at training time only: by the gender teacher's probe
  * (embeddingTeacher.ts) and by train.ts's --auxEmbedding hint head.
  */
-import { readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { UsageError } from './overrides.js';
 
@@ -12,6 +12,7 @@ const EMBEDDING_DIR = resolve(import.meta.dirname, '..', '.cache', 'embeddings',
 function loadEmbeddings(dir = EMBEDDING_DIR): { dim: number; byFile: Map<string, Float32Array> } {
   const byFile = new Map<string, Float32Array>();
   let dim = 0;
+  if (!existsSync(dir)) throw new UsageError(`no face descriptors in ${dir}: run training/faceEmbeddings.ts (--shard=0/2 and --shard=1/2) first`);
   for (const name of readdirSync(dir).filter((f) => f.endsWith('.json'))) {
     const meta = JSON.parse(readFileSync(join(dir, name), 'utf8')) as { dim: number; files: string[] };
     const bin = readFileSync(join(dir, name.replace(/\.json$/, '.f32')));

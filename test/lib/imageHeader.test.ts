@@ -263,7 +263,10 @@ describe('unsupportedFormat', () => {
     expect(id(Buffer.from('\0\0\0\x0cjP  \r\n\x87\n', 'latin1'))).toBe('jp2');
     expect(id(Buffer.from('%PDF-1.7\n', 'latin1'))).toBe('pdf');
     expect(id(Buffer.from('<?xml version="1.0"?>\n<!-- a comment -->\n<svg xmlns="http://www.w3.org/2000/svg"/>'))).toBe('svg');
+    expect(id(Buffer.from('\ufeff<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN" "x.dtd">\n<svg width="1"/>'))).toBe('svg'); // BOM, doctype
     expect(id(Buffer.from('<html><svg></svg></html>'))).toBeUndefined();
+    expect(id(Buffer.from('<!-- never closed <svg>'))).toBeUndefined();
+    expect(id(Buffer.from([0xff, 0x4f, 0xff, 0x51, 0, 0x2f]))).toBe('jp2'); // a bare codestream
     expect(id(Buffer.alloc(0))).toBeUndefined();
   });
 

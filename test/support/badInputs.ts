@@ -141,6 +141,8 @@ async function buildCorpus(chip: Buffer, limits: CorpusLimits): Promise<BadInput
     // Images that are refused
     imageCase('text sent as an image', text, 415, 'UNSUPPORTED_IMAGE'),
     imageCase("a HEIC photo (an iPhone's default format)", Buffer.from('\0\0\0\x18ftypheic\0\0\0\0mif1heic\0\0\0\x08meta', 'latin1'), 415, 'UNSUPPORTED_IMAGE'),
+    imageCase('1 KB of empty XML comments (backtracked exponentially in an SVG pattern; a review)', Buffer.from('<!---->'.repeat(146)), 415, 'UNSUPPORTED_IMAGE', { bomb: true }),
+    imageCase('an ISO media file whose ftyp box claims 4 GB of brands', Buffer.concat([Buffer.from('\xff\xff\xff\xffftypisom', 'latin1'), Buffer.alloc(2 ** 20, 0x41)]), 415, 'UNSUPPORTED_IMAGE', { bomb: true }),
     imageCase('a WebP image', Buffer.from('RIFF\x1a\0\0\0WEBPVP8 \x0e\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0', 'latin1'), 415, 'UNSUPPORTED_IMAGE'),
     imageCase('a truncated JPEG', chip.subarray(0, Math.floor(chip.length / 2)), 415, 'UNSUPPORTED_IMAGE'),
     imageCase('a truncated PNG', png.subarray(0, Math.floor(png.length / 2)), 415, 'UNSUPPORTED_IMAGE'),
