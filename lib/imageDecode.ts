@@ -8,6 +8,7 @@ import { Jimp } from 'jimp';
 import { AppError } from './errors.js';
 import { applyExifOrientation, readOrientation, withoutExifHeaders } from './exifOrientation.js';
 import { gifLzwTerminates } from './gifLzw.js';
+import { decodeWebp, prepareWebpDecoder } from './webpDecode.js';
 import { bmpLayoutProblem, gifFrames, readImageHeader, unsupportedFormat } from './imageHeader.js';
 import type { ImageFormat } from './imageHeader.js';
 import { OUTSIDE_VALUE } from './preprocess.js';
@@ -99,10 +100,10 @@ async function decodeImage(bytes: Uint8Array, limits: DecodeLimits): Promise<Dec
   if (!header) {
     const known = unsupportedFormat(buffer);
     if (known) {
-      throw new AppError('UNSUPPORTED_IMAGE', `this is a ${known.name} image; we decode JPEG, PNG, GIF, BMP and TIFF: convert it to JPEG first`,
+      throw new AppError('UNSUPPORTED_IMAGE', `this is a ${known.name} image; we decode JPEG, PNG, WebP, GIF, BMP and TIFF: convert it to JPEG first`,
         { details: { format: known.id } });
     }
-    throw new AppError('UNSUPPORTED_IMAGE', 'not a JPEG, PNG, GIF, BMP or TIFF image');
+    throw new AppError('UNSUPPORTED_IMAGE', 'not a JPEG, PNG, WebP, GIF, BMP or TIFF image');
   }
   const { width, height, format } = header;
   if (header.problem) throw new AppError('UNSUPPORTED_IMAGE', header.problem);
@@ -153,12 +154,15 @@ async function decodeImage(bytes: Uint8Array, limits: DecodeLimits): Promise<Dec
       throw new AppError('UNSUPPORTED_IMAGE', 'corrupt gif: its LZW data refers to itself in a loop');
     }
   }
+  if (format === 'webp') await prepareWebpDecoder(); // outside the try: a missing .wasm is ours, not the image's
   let image;
   try {
     // jpeg-js checks every frame header against maxResolutionInMP before allocating for it.
     // Defaced Exif headers: jimp's EXIF rotation then finds nothing to parse (exifOrientation.ts).
     const decodable = format === 'jpeg' ? withoutExifHeaders(buffer) : buffer;
-    image = await Jimp.fromBuffer(decodable, { 'image/jpeg': { maxResolutionInMP: limits.maxPixels / 1e6, maxMemoryUsageInMB: JPEG_JS_MAX_MEMORY_MB } });
+    image = format === 'webp'
+      ? { bitmap: await decodeWebp(buffer) }
+      : await Jimp.fromBuffer(decodable, { 'image/jpeg': { maxResolutionInMP: limits.maxPixels / 1e6, maxMemoryUsageInMB: JPEG_JS_MAX_MEMORY_MB } });
   } catch (cause) {
     // jpeg-js refuses images whose decode would need over 512 MB (about 24 MP): a size limit, not a corrupt file.
     if (/maxMemoryUsageInMB|maxResolutionInMP/.test(String((cause as Error)?.message))) {

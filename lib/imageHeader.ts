@@ -12,7 +12,7 @@
  * as `problem`, so the file is refused before any decoder sees it. Every walk here stops at a
  * fixed count, so the check itself stays cheap on files made of nothing but headers.
  */
-type ImageFormat = 'jpeg' | 'png' | 'gif' | 'bmp' | 'tiff';
+type ImageFormat = 'jpeg' | 'png' | 'gif' | 'bmp' | 'tiff' | 'webp';
 
 interface ImageHeader {
   format: ImageFormat;
@@ -103,19 +103,46 @@ function readImageHeader(bytes: Uint8Array): ImageHeader | undefined {
   if (b.length >= 10 && b.toString('latin1', 0, 4) === 'GIF8') return readGif(b);
   if (b.length >= 26 && b[0] === 0x42 && b[1] === 0x4d) return readBmp(b);
   if (b.length >= 8 && (b.readUInt32BE(0) === 0x49492a00 || b.readUInt32BE(0) === 0x4d4d002a)) return readTiff(b);
+  if (b.length >= 12 && b.toString('latin1', 0, 4) === 'RIFF' && b.toString('latin1', 8, 12) === 'WEBP') return readWebp(b);
   return undefined;
+}
+
+/**
+ * A WebP's size from its first chunk (the container every writer uses): VP8 (lossy) stores 14-bit
+ * sides after its start code, VP8L (lossless) 14-bit sides minus one after its signature byte,
+ * VP8X (extended) 24-bit canvas sides minus one, and the flags that mark an animation, which
+ * libwebp's still-image decode refuses. libwebp checks the rest of the structure itself.
+ */
+function readWebp(b: Buffer): ImageHeader {
+  const refuse = (problem: string): ImageHeader => ({ ...sized('webp', 0, 0), problem });
+  if (b.length < 30) return refuse('corrupt webp: shorter than its headers');
+  const chunk = b.toString('latin1', 12, 16);
+  if (chunk === 'VP8 ') {
+    if (b[23] !== 0x9d || b[24] !== 0x01 || b[25] !== 0x2a) return refuse('corrupt webp: no VP8 start code');
+    return sized('webp', b.readUInt16LE(26) & 0x3fff, b.readUInt16LE(28) & 0x3fff);
+  }
+  if (chunk === 'VP8L') {
+    if (b[20] !== 0x2f) return refuse('corrupt webp: no VP8L signature');
+    const bits = b.readUInt32LE(21);
+    return sized('webp', (bits & 0x3fff) + 1, ((bits >>> 14) & 0x3fff) + 1);
+  }
+  if (chunk === 'VP8X') {
+    if (b[20] & 0x02) return refuse('an animated webp: send one frame as a still image');
+    return sized('webp', b.readUIntLE(24, 3) + 1, b.readUIntLE(27, 3) + 1);
+  }
+  return refuse(`corrupt webp: unknown first chunk ${JSON.stringify(chunk)}`);
 }
 
 /** Formats we recognise but do not decode: a stable id (an error's `details.format`) and a name for people. */
 const UNSUPPORTED_FORMATS = {
-  heic: 'HEIC (HEIF)', avif: 'AVIF', webp: 'WebP', jxl: 'JPEG XL', jp2: 'JPEG 2000', pdf: 'PDF', psd: 'Photoshop (PSD)', svg: 'SVG',
+  heic: 'HEIC (HEIF)', avif: 'AVIF', jxl: 'JPEG XL', jp2: 'JPEG 2000', pdf: 'PDF', psd: 'Photoshop (PSD)', svg: 'SVG',
 } as const;
 type UnsupportedFormat = keyof typeof UNSUPPORTED_FORMATS;
 
 /**
  * A common image (or image-like) format we do not decode, recognised from its first bytes, so a
  * refusal can say what was sent and what to do: an iPhone's default photo format is HEIC, and
- * phones and browsers save WebP and AVIF. Undefined for anything else.
+ * phones and browsers save AVIF. Undefined for anything else.
  */
 function unsupportedFormat(bytes: Uint8Array): { id: UnsupportedFormat; name: string } | undefined {
   const id = unsupportedFormatId(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
@@ -124,7 +151,6 @@ function unsupportedFormat(bytes: Uint8Array): { id: UnsupportedFormat; name: st
 
 function unsupportedFormatId(b: Buffer): UnsupportedFormat | undefined {
   const ascii = (from: number, to: number) => b.toString('latin1', from, Math.min(to, b.length));
-  if (ascii(0, 4) === 'RIFF' && ascii(8, 12) === 'WEBP') return 'webp';
   if (b.length >= 12 && ascii(4, 8) === 'ftyp') {
     // ISO base media: the major brand, then compatible brands to the end of the ftyp box; real
     // files list a handful, so at most 64 are read whatever the box's size field claims.

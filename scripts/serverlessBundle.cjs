@@ -6,7 +6,7 @@
  *
  * Every function's handler must read `dist/<name>.handler`; its source is handlers/<name>.ts.
  * Output: dist/<name>.mjs (ESM, shared code split into dist/chunk-*.mjs) and dist/wasm/ with the
- * tfjs wasm binaries, which lib/backend.ts finds next to the bundle. The models are not copied:
+ * tfjs wasm binaries and libwebp's decoder, which lib/backend.ts finds next to the bundle. The models are not copied:
  * the zip takes them from models/ (serverless.yml `package.patterns`), where the bundle's
  * lib/config.ts looks (`<bundle dir>/../models`).
  *
@@ -69,6 +69,9 @@ async function bundle(names) {
   mkdirSync(wasmDir, { recursive: true });
   const wasmSource = dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm', { paths: [ROOT] }));
   for (const file of WASM_FILES) cpSync(join(wasmSource, file), join(wasmDir, file));
+  // libwebp's decoder (lib/webpDecode.ts compiles it from here in Lambda).
+  const webpSource = join(dirname(require.resolve('@jsquash/webp/package.json', { paths: [ROOT] })), 'codec', 'dec', 'webp_dec.wasm');
+  cpSync(webpSource, join(wasmDir, 'webp_dec.wasm'));
   return Object.keys(result.metafile.outputs).map((file) => ({ file, bytes: statSync(join(ROOT, file)).size }));
 }
 

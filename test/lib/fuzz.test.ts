@@ -1,6 +1,6 @@
 /**
  * Seeded mutation fuzzing through FaceAnalyzer.analyze (test/support/fuzz.ts): 5,000 mutated
- * JPEG, PNG, GIF, BMP and TIFF files. No case may throw anything but an AppError, none may be
+ * JPEG, PNG, GIF, BMP, TIFF and WebP files. No case may throw anything but an AppError, none may be
  * INTERNAL, none may take longer than the per-case bound, and no tensor may leak. Prints the
  * seed, the case count and the outcome counts; FUZZ_SEED / FUZZ_CASES explore further.
  */

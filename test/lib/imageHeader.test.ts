@@ -13,7 +13,7 @@ import { gifLzwTerminates } from '../../lib/gifLzw.js';
 import { decodeImage } from '../../lib/imageDecode.js';
 import { bmpLayoutProblem, gifFrames, MAX_GIF_FRAMES, readImageHeader, unsupportedFormat } from '../../lib/imageHeader.js';
 import {
-  bmpBomb, encodeBmp, encodeCmykJpeg, encodeGif, encodePng, encodeTiff, gifFrameFlood, jpegBomb, jpegFrameFlood, jpegScanBomb, pngBomb, pngInflateBomb, pngSecondIhdr,
+  bmpBomb, encodeBmp, encodeCmykJpeg, encodeGif, encodePng, encodeTiff, encodeWebp, webpVp8x, gifFrameFlood, jpegBomb, jpegFrameFlood, jpegScanBomb, pngBomb, pngInflateBomb, pngSecondIhdr,
   pngChunk, tiffPage, tiffSharedValues, withBmpColors, withExifOrientation,
 } from '../support/imageFixtures.js';
 
@@ -240,6 +240,21 @@ describe('readImageHeader', () => {
   });
 });
 
+describe('readImageHeader: WebP', () => {
+  it('reads the size of lossy, lossless and extended WebPs, and refuses animations and broken first chunks', async () => {
+    const image = { data: new Uint8Array(50 * 30 * 4).fill(200), width: 50, height: 30 };
+    for (const lossless of [false, true]) {
+      expect(readImageHeader(await encodeWebp(image, { lossless })), `lossless ${lossless}`).toMatchObject({ format: 'webp', width: 50, height: 30 });
+    }
+    expect(readImageHeader(webpVp8x(16_384, 300, 0))).toMatchObject({ format: 'webp', width: 16_384, height: 300, decodePixels: 16_384 * 300 });
+    expect(readImageHeader(webpVp8x(200, 200, 0x02))?.problem).toMatch(/animated webp/);
+    const broken = Buffer.from(webpVp8x(200, 200, 0));
+    broken.write('VP9 ', 12, 'latin1');
+    expect(readImageHeader(broken)?.problem).toMatch(/unknown first chunk/);
+    expect(readImageHeader(webpVp8x(200, 200, 0).subarray(0, 20))?.problem).toMatch(/shorter than its headers/);
+  });
+});
+
 describe('unsupportedFormat', () => {
   /** An ISO base media file's ftyp box with these brands (major first), then a few bytes of a next box. */
   const ftyp = (...brands: string[]) => {
@@ -257,7 +272,6 @@ describe('unsupportedFormat', () => {
     expect(id(ftyp('mif1', 'mif1', 'miaf'))).toBe('heic'); // still-image HEIF
     expect(id(ftyp('mif1', 'avif', 'miaf'))).toBe('avif'); // AVIF declared as a compatible brand
     expect(id(ftyp('isom', 'iso2', 'mp41'))).toBeUndefined(); // an MP4 video: not an image format
-    expect(id(Buffer.from('RIFF\x10\0\0\0WEBPVP8 ', 'latin1'))).toBe('webp');
     expect(id(Buffer.from('RIFF\x10\0\0\0WAVEfmt ', 'latin1'))).toBeUndefined();
     expect(id(Buffer.from('\0\0\0\x0cJXL \r\n\x87\n', 'latin1'))).toBe('jxl');
     expect(id(Buffer.from('\0\0\0\x0cjP  \r\n\x87\n', 'latin1'))).toBe('jp2');
@@ -273,7 +287,7 @@ describe('unsupportedFormat', () => {
   it('turns into a 415 that names the format, with its id in details', async () => {
     const error = await decodeImage(ftyp('heic', 'mif1', 'heic'), LIMITS).catch((e) => e);
     expect(error).toMatchObject({ code: 'UNSUPPORTED_IMAGE', details: { format: 'heic' } });
-    expect(error.message).toMatch(/HEIC \(HEIF\) image; we decode JPEG, PNG, GIF, BMP and TIFF/);
+    expect(error.message).toMatch(/HEIC \(HEIF\) image; we decode JPEG, PNG, WebP, GIF, BMP and TIFF/);
   });
 });
 

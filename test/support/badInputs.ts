@@ -10,7 +10,7 @@ import { Jimp } from 'jimp';
 import type { ErrorCode } from '../../lib/errors.js';
 import type { HttpRequestParts } from '../../lib/httpRequest.js';
 import {
-  bmpBomb, crop, encodeCmykJpeg, encodeGif, encodePng, encodeTiff, gifFrameFlood, jpegBomb, jpegFrameFlood, jpegScanBomb, pngBomb, pngInflateBomb,
+  bmpBomb, crop, encodeCmykJpeg, encodeGif, encodePng, encodeWebp, webpVp8x, encodeTiff, gifFrameFlood, jpegBomb, jpegFrameFlood, jpegScanBomb, pngBomb, pngInflateBomb,
   pngSecondIhdr, storedForOrientation, tiffPage, tiffSharedValues, toGrey, withBmpColors, withExifOrientation, withJpegSize, withExifFlood, withTiffFieldType,
 } from './imageFixtures.js';
 import type { Rgba } from './imageFixtures.js';
@@ -143,7 +143,9 @@ async function buildCorpus(chip: Buffer, limits: CorpusLimits): Promise<BadInput
     imageCase("a HEIC photo (an iPhone's default format)", Buffer.from('\0\0\0\x18ftypheic\0\0\0\0mif1heic\0\0\0\x08meta', 'latin1'), 415, 'UNSUPPORTED_IMAGE'),
     imageCase('1 KB of empty XML comments (backtracked exponentially in an SVG pattern; a review)', Buffer.from('<!---->'.repeat(146)), 415, 'UNSUPPORTED_IMAGE', { bomb: true }),
     imageCase('an ISO media file whose ftyp box claims 4 GB of brands', Buffer.concat([Buffer.from('\xff\xff\xff\xffftypisom', 'latin1'), Buffer.alloc(2 ** 20, 0x41)]), 415, 'UNSUPPORTED_IMAGE', { bomb: true }),
-    imageCase('a WebP image', Buffer.from('RIFF\x1a\0\0\0WEBPVP8 \x0e\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0', 'latin1'), 415, 'UNSUPPORTED_IMAGE'),
+    imageCase('a lossless WebP photo', await encodeWebp(face, { lossless: true }), 200, undefined, { expectPixels: { image: face, maxDiff: 0 } }),
+    imageCase('an animated WebP', webpVp8x(200, 200, 0x02), 415, 'UNSUPPORTED_IMAGE'),
+    imageCase('a WebP claiming 16384x16384', webpVp8x(16_384, 16_384, 0), 413, 'IMAGE_TOO_LARGE', { bomb: true }),
     imageCase('a truncated JPEG', chip.subarray(0, Math.floor(chip.length / 2)), 415, 'UNSUPPORTED_IMAGE'),
     imageCase('a truncated PNG', png.subarray(0, Math.floor(png.length / 2)), 415, 'UNSUPPORTED_IMAGE'),
     imageCase('a CMYK JPEG without an Adobe marker', encodeCmykJpeg(face, { adobe: false }), 415, 'UNSUPPORTED_IMAGE'),

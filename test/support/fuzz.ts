@@ -7,7 +7,7 @@
  */
 import { Jimp } from 'jimp';
 import { mulberry32 } from '../../training/random.js';
-import { encodeGif, encodePng, encodeTiff, tiffPage, pngChunk } from './imageFixtures.js';
+import { encodeGif, encodePng, encodeTiff, encodeWebp, tiffPage, pngChunk } from './imageFixtures.js';
 import { readChip, sampleTestChips } from './utkface.js';
 
 /** The default seed: fixed so a failure in CI reproduces; FUZZ_SEED explores others. */
@@ -80,7 +80,7 @@ function mutate(input: Buffer, rand: () => number): { bytes: Buffer; ops: string
   return { bytes: b, ops };
 }
 
-/** Real files to mutate: three UTKFace test chips as JPEG, one as 8-bit, 16-bit and interlaced PNG, GIF, BMP and TIFF. */
+/** Real files to mutate: three UTKFace test chips as JPEG, one as 8-bit, 16-bit and interlaced PNG, GIF, BMP, TIFF and lossy and lossless WebP. */
 async function fuzzSeeds(): Promise<FuzzSeed[]> {
   const chips = sampleTestChips(40);
   const jpegs = [3, 17, 29].map((i) => readChip(chips[i]));
@@ -98,6 +98,8 @@ async function fuzzSeeds(): Promise<FuzzSeed[]> {
     { name: 'small.gif', bytes: encodeGif([grey, grey], 64, 64) },
     { name: 'small.bmp', bytes: await small.getBuffer('image/bmp') },
     { name: 'small.tiff', bytes: encodeTiff([tiffPage(64, 64, rgb.length)], rgb) },
+    { name: 'chip.webp', bytes: await encodeWebp(rgba) },
+    { name: 'lossless.webp', bytes: await encodeWebp(rgba, { lossless: true }) },
   ];
 }
 

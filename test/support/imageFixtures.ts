@@ -2,9 +2,14 @@
  * Image files built in code for the bad-input corpus and the fuzz tests: small encoders for the
  * PNG, JPEG, GIF, TIFF and BMP variants jimp cannot write (16-bit and interlaced PNG, CMYK
  * JPEG, animated GIF, EXIF orientation), and headers that claim what the bytes do not hold
- * (decompression bombs). Each builder is deterministic; nothing is read from disk.
+ * (decompression bombs). Each builder is deterministic; nothing is read from disk but the WebP
+ * encoder's wasm (libwebp, from node_modules).
  */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { deflateSync } from 'node:zlib';
+import encodeWebpImage, { init as initWebpEncoder } from '@jsquash/webp/encode.js';
 
 /** Tightly packed RGBA pixels, as jimp's bitmap holds them. */
 interface Rgba {
@@ -322,6 +327,32 @@ function storedForOrientation(upright: Rgba, orientation: number): Rgba {
   return { data, width, height };
 }
 
+// --- WebP -----------------------------------------------------------------------------------
+
+let webpEncoder: Promise<unknown> | undefined;
+
+/** `image` as a WebP by libwebp (lossless: the same pixels back; lossy at quality 90). Node has wasm SIMD, so the SIMD build. */
+async function encodeWebp(image: Rgba, options: { lossless?: boolean } = {}): Promise<Buffer> {
+  const folder = join(dirname(createRequire(import.meta.url).resolve('@jsquash/webp/package.json')), 'codec', 'enc');
+  webpEncoder ??= initWebpEncoder(new WebAssembly.Module(readFileSync(join(folder, 'webp_enc_simd.wasm'))));
+  await webpEncoder;
+  const pixels = { data: new Uint8ClampedArray(image.data), width: image.width, height: image.height, colorSpace: 'srgb' } as ImageData;
+  return Buffer.from(await encodeWebpImage(pixels, { lossless: options.lossless ? 1 : 0, quality: 90 }));
+}
+
+/** A WebP file whose only chunk is a VP8X header: `flags` (0x02 animation) and a canvas of width x height. */
+function webpVp8x(width: number, height: number, flags: number): Buffer {
+  const b = Buffer.alloc(30 + 16);
+  b.write('RIFF', 0, 'latin1');
+  b.writeUInt32LE(b.length - 8, 4);
+  b.write('WEBPVP8X', 8, 'latin1');
+  b.writeUInt32LE(10, 16);
+  b[20] = flags;
+  b.writeUIntLE(width - 1, 24, 3);
+  b.writeUIntLE(height - 1, 27, 3);
+  return b;
+}
+
 // --- GIF, TIFF, BMP -------------------------------------------------------------------------
 
 /**
@@ -542,6 +573,6 @@ export {
   withExifFlood, withTiffFieldType,
   encodePng, pngBomb, pngSecondIhdr, pngInflateBomb, pngChunk, PNG_SIGNATURE,
   jpegBomb, jpegFrameFlood, withJpegSize, encodeCmykJpeg, jpegScanBomb, withExifOrientation, storedForOrientation,
-  encodeGif, gifFrameFlood, encodeTiff, tiffPage, tiffSharedValues, encodeBmp, bmpBomb, withBmpColors, crop, toGrey, meanAbsDiff,
+  encodeWebp, webpVp8x, encodeGif, gifFrameFlood, encodeTiff, tiffPage, tiffSharedValues, encodeBmp, bmpBomb, withBmpColors, crop, toGrey, meanAbsDiff,
 };
 export type { Rgba };
