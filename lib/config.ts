@@ -59,6 +59,15 @@ function levelFromEnv(name: string, fallback: number): number {
   return value;
 }
 
+/** An on/off switch: true/false or 1/0; unset or empty gives the fallback. */
+function flagFromEnv(name: string, fallback: boolean): boolean {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (raw === 'true' || raw === '1') return true;
+  if (raw === 'false' || raw === '0') return false;
+  throw new ConfigError(`Environment variable ${name} must be true or false, got "${raw}"`);
+}
+
 /** Unset or empty: the fallback (serverless.yml passes optional settings as empty strings). */
 function stringFromEnv(name: string, fallback: string): string {
   return process.env[name] || fallback;
@@ -112,6 +121,7 @@ function loadConfig() {
     minImageSide: integerFromEnv('MIN_IMAGE_SIDE', 32), // pixels, the shorter side
     maxImageAspect: ratioFromEnv('MAX_IMAGE_ASPECT', 10), // longer side / shorter side; detection work grows with it (2 tiles per unit)
     maxJpegScans: integerFromEnv('MAX_JPEG_SCANS', 100), // start-of-scan markers in a JPEG; each walks the whole image (real files: ~10)
+    decodeWebp: flagFromEnv('DECODE_WEBP', true), // false: WebP is refused (415) instead of decoded by libwebp 1.1.0 in wasm (README "Limits")
     maxFacesLimit: integerFromEnv('MAX_FACES_LIMIT', 20), // upper bound for options.maxFaces
     maxJsonDepth: integerFromEnv('MAX_JSON_DEPTH', 16, 2), // nesting levels of arrays/objects in a JSON body (the API needs 2)
     minDetectionScore: fractionFromEnv('MIN_DETECTION_SCORE', 0.5), // BlazeFace score, 0..1
@@ -146,7 +156,7 @@ type Config = ReturnType<typeof loadConfig>;
 function decodeLimitsFrom(config: Config): Omit<DecodeLimits, 'deadline'> {
   return {
     maxBytes: config.maxS3ImageBytes, maxPixels: config.maxImagePixels, maxSide: config.maxImageSide,
-    minSide: config.minImageSide, maxAspect: config.maxImageAspect, maxJpegScans: config.maxJpegScans,
+    minSide: config.minImageSide, maxAspect: config.maxImageAspect, maxJpegScans: config.maxJpegScans, decodeWebp: config.decodeWebp,
   };
 }
 

@@ -26,6 +26,8 @@ interface DecodeLimits {
   maxAspect: number;
   /** Start-of-scan markers a JPEG may hold (each scan walks the whole image). */
   maxJpegScans: number;
+  /** false: WebP is refused rather than decoded (DECODE_WEBP); unset means decode. */
+  decodeWebp?: boolean;
   /**
    * Epoch ms by which the caller must answer. Decoding is synchronous (no timer can interrupt
    * it), so an image whose decode is not expected to finish in time is refused with TIMEOUT
@@ -107,6 +109,9 @@ async function decodeImage(bytes: Uint8Array, limits: DecodeLimits): Promise<Dec
   }
   const { width, height, format } = header;
   if (header.problem) throw new AppError('UNSUPPORTED_IMAGE', header.problem);
+  if (format === 'webp' && limits.decodeWebp === false) {
+    throw new AppError('UNSUPPORTED_IMAGE', 'WebP is not decoded here (DECODE_WEBP=false): convert it to JPEG first', { details: { format: 'webp' } });
+  }
   if (width === 0 || height === 0) throw new AppError('UNSUPPORTED_IMAGE', `corrupt ${format}: no readable dimensions`);
   if (overSizeLimits(header.decodePixels, header.decodeSide, limits)) {
     // Name the limit that failed, and the frame or page sizes when they, not the image's, decide.
@@ -154,14 +159,14 @@ async function decodeImage(bytes: Uint8Array, limits: DecodeLimits): Promise<Dec
       throw new AppError('UNSUPPORTED_IMAGE', 'corrupt gif: its LZW data refers to itself in a loop');
     }
   }
-  if (format === 'webp') await prepareWebpDecoder(); // outside the try: a missing .wasm is ours, not the image's
+  if (format === 'webp') await prepareWebpDecoder(limits.maxPixels); // outside the try: a missing .wasm is ours, not the image's
   let image;
   try {
     // jpeg-js checks every frame header against maxResolutionInMP before allocating for it.
     // Defaced Exif headers: jimp's EXIF rotation then finds nothing to parse (exifOrientation.ts).
     const decodable = format === 'jpeg' ? withoutExifHeaders(buffer) : buffer;
     image = format === 'webp'
-      ? { bitmap: await decodeWebp(buffer) }
+      ? { bitmap: await decodeWebp(buffer, limits.maxPixels) }
       : await Jimp.fromBuffer(decodable, { 'image/jpeg': { maxResolutionInMP: limits.maxPixels / 1e6, maxMemoryUsageInMB: JPEG_JS_MAX_MEMORY_MB } });
   } catch (cause) {
     // jpeg-js refuses images whose decode would need over 512 MB (about 24 MP): a size limit, not a corrupt file.

@@ -22,6 +22,7 @@ describe('loadConfig', () => {
     ['TIME_BUDGET_MS', '0', /whole number >= 1/],
     ['MAX_JSON_DEPTH', '1', /whole number >= 2/],
     ['MIN_IMAGE_SIDE', '20000', /must not exceed MAX_IMAGE_SIDE/],
+    ['DECODE_WEBP', 'no', /true or false/],
   ])('refuses %s=%j with a ConfigError naming it', (name, value, message) => {
     process.env[name] = value;
     expect(() => loadConfig()).toThrow(ConfigError);

@@ -255,6 +255,14 @@ describe('readImageHeader: WebP', () => {
   });
 });
 
+describe('decodeImage: WebP', () => {
+  it('decodes a WebP, and refuses it by name when DECODE_WEBP is off', async () => {
+    const webp = await encodeWebp({ data: new Uint8Array(64 * 48 * 4).fill(90), width: 64, height: 48 }, { lossless: true });
+    expect(await decodeImage(webp, LIMITS)).toMatchObject({ width: 64, height: 48, format: 'webp' });
+    await expect(decodeImage(webp, { ...LIMITS, decodeWebp: false })).rejects.toMatchObject({ code: 'UNSUPPORTED_IMAGE', details: { format: 'webp' } });
+  });
+});
+
 describe('unsupportedFormat', () => {
   /** An ISO base media file's ftyp box with these brands (major first), then a few bytes of a next box. */
   const ftyp = (...brands: string[]) => {

@@ -144,6 +144,7 @@ async function buildCorpus(chip: Buffer, limits: CorpusLimits): Promise<BadInput
     imageCase('1 KB of empty XML comments (backtracked exponentially in an SVG pattern; a review)', Buffer.from('<!---->'.repeat(146)), 415, 'UNSUPPORTED_IMAGE', { bomb: true }),
     imageCase('an ISO media file whose ftyp box claims 4 GB of brands', Buffer.concat([Buffer.from('\xff\xff\xff\xffftypisom', 'latin1'), Buffer.alloc(2 ** 20, 0x41)]), 415, 'UNSUPPORTED_IMAGE', { bomb: true }),
     imageCase('a lossless WebP photo', await encodeWebp(face, { lossless: true }), 200, undefined, { expectPixels: { image: face, maxDiff: 0 } }),
+    imageCase('a 295 KB lossless WebP asking for 65,536 Huffman table groups (a review)', readFileSync(new URL('../fixtures/webp-huffman-groups.webp', import.meta.url)), 415, 'UNSUPPORTED_IMAGE', { bomb: true }),
     imageCase('an animated WebP', webpVp8x(200, 200, 0x02), 415, 'UNSUPPORTED_IMAGE'),
     imageCase('a WebP claiming 16384x16384', webpVp8x(16_384, 16_384, 0), 413, 'IMAGE_TOO_LARGE', { bomb: true }),
     imageCase('a truncated JPEG', chip.subarray(0, Math.floor(chip.length / 2)), 415, 'UNSUPPORTED_IMAGE'),
