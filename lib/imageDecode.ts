@@ -63,6 +63,12 @@ const DECODE_NS_PER_PIXEL_PER_EXTRA_SCAN = 7;
  */
 const DECODE_NS_PER_PIXEL_TURNED = 40;
 /**
+ * WebP (libwebp in wasm, then our alpha flattening): lossy with alpha took 104 ns per pixel warm
+ * and 154 on a fresh instance at 3000x3000, lossless 17-31 plus ~55 for flattening (a review,
+ * 2026-12-02, with a CI run beside it): the JPEG figure leaves no margin, so a third more.
+ */
+const DECODE_NS_PER_PIXEL_WEBP = 200;
+/**
  * jpeg-js's own memory limit (its default, set explicitly so the header check below and the
  * decoder agree): about 24 MP for a 4:4:4 JPEG, 19 MP for CMYK, 37 MP for 4:2:0.
  */
@@ -145,7 +151,8 @@ async function decodeImage(bytes: Uint8Array, limits: DecodeLimits): Promise<Dec
   const orientation = readOrientation(buffer, format);
   if (limits.deadline !== undefined) {
     const extraScans = Math.max(0, (header.scans ?? 0) - 10);
-    const nsPerPixel = (header.bitDepth === 16 ? DECODE_NS_PER_PIXEL_16_BIT : DECODE_NS_PER_PIXEL) + DECODE_NS_PER_PIXEL_PER_EXTRA_SCAN * extraScans
+    const base = header.bitDepth === 16 ? DECODE_NS_PER_PIXEL_16_BIT : format === 'webp' ? DECODE_NS_PER_PIXEL_WEBP : DECODE_NS_PER_PIXEL;
+    const nsPerPixel = base + DECODE_NS_PER_PIXEL_PER_EXTRA_SCAN * extraScans
       + (orientation > 1 ? DECODE_NS_PER_PIXEL_TURNED : 0);
     const expectedMs = (header.decodePixels * nsPerPixel) / 1e6;
     if (Date.now() + expectedMs > limits.deadline) {
