@@ -58,14 +58,18 @@ async function instantiate(maxHeapBytes: number): Promise<Decoder> {
   const module = await webpDecoderFactory({
     noInitialRun: true,
     instantiateWasm: (imports: Record<string, Record<string, unknown>>, receive: (instance: WebAssembly.Instance) => void) => {
+      let capped = 0;
       for (const namespace of Object.values(imports)) {
         for (const [name, value] of Object.entries(namespace)) {
           if (typeof value === 'function' && value.name === '_emscripten_resize_heap') {
             const grow = value as (size: number) => number;
             namespace[name] = (size: number) => ((size >>> 0) > maxHeapBytes ? 0 : grow(size));
+            capped++;
           }
         }
       }
+      // Found by name: a glue build or bundler that renamed it would drop the cap without a word.
+      if (capped !== 1) throw new Error(`the WebP decoder's heap-growth import was found ${capped} times, not once: its memory cannot be capped`);
       const instance = new WebAssembly.Instance(wasm, imports as WebAssembly.Imports);
       memory = Object.values(instance.exports).find((v): v is WebAssembly.Memory => v instanceof WebAssembly.Memory);
       receive(instance);
