@@ -8,6 +8,7 @@
  * defaced (exif-parser then skips those segments), and the one tag we use, Orientation, is read
  * from the first Exif segment's first directory with every read inside that segment.
  */
+import type { ImageHeader } from './imageHeader.js';
 import type { RgbaImage } from './preprocess.js';
 
 /** FF E1 (APP1), 2 length bytes, then "Exif\0\0": how exif-parser recognises an Exif segment. */
@@ -56,26 +57,13 @@ function orientationInTiff(bytes: Buffer, tiff: number, end: number): number {
 }
 
 /**
- * The orientation a PNG's eXIf chunk gives (PNG 1.5 extension; phones and editors write it), 1
- * without one. Chunks are walked by their lengths, as imageHeader.ts has already checked them.
+ * The stored orientation of an image (JPEG Exif, or the Orientation tag in the block its header
+ * found: a PNG's eXIf chunk, a TIFF's first directory), 1 for none.
  */
-function readPngOrientation(png: Buffer): number {
-  for (let i = 8; i + 8 <= png.length;) {
-    const length = png.readUInt32BE(i);
-    const type = png.toString('latin1', i + 4, i + 8);
-    if (type === 'eXIf') return orientationInTiff(png, i + 8, Math.min(png.length, i + 8 + length));
-    if (type === 'IDAT' || type === 'IEND') return 1; // eXIf must come before the image data
-    i += 12 + length;
-  }
-  return 1;
-}
-
-/** The stored orientation of an image of `format` (JPEG and PNG Exif, the TIFF tag), 1 for none. */
-function readOrientation(bytes: Buffer, format: string): number {
-  if (format === 'jpeg') return readExifOrientation(bytes);
-  if (format === 'png') return readPngOrientation(bytes);
-  if (format === 'tiff') return orientationInTiff(bytes, 0, bytes.length); // the first page's, which jimp decodes
-  return 1;
+function readOrientation(bytes: Buffer, header: Pick<ImageHeader, 'format' | 'orientationBlock'>): number {
+  if (header.format === 'jpeg') return readExifOrientation(bytes);
+  const block = header.orientationBlock;
+  return block ? orientationInTiff(bytes, block.start, block.end) : 1;
 }
 /** "Exif\0\0", searched for and then checked as the start of an APP1 segment. */
 const EXIF_PATTERN_TAIL = Buffer.from('Exif\0\0', 'latin1');

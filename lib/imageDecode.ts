@@ -148,7 +148,7 @@ async function decodeImage(bytes: Uint8Array, limits: DecodeLimits): Promise<Dec
     throw new AppError('UNSUPPORTED_IMAGE', `jpeg has ${header.scans} scans, more than the ${limits.maxJpegScans} we decode`,
       { details: { scans: header.scans, maxJpegScans: limits.maxJpegScans } });
   }
-  const orientation = readOrientation(buffer, format);
+  const orientation = readOrientation(buffer, header);
   if (limits.deadline !== undefined) {
     const extraScans = Math.max(0, (header.scans ?? 0) - 10);
     const base = header.bitDepth === 16 ? DECODE_NS_PER_PIXEL_16_BIT : format === 'webp' ? DECODE_NS_PER_PIXEL_WEBP : DECODE_NS_PER_PIXEL;

@@ -41,6 +41,13 @@ interface ImageHeader {
   interlaced?: boolean;
   /** PNG only: bits per sample (1-16). pngjs takes ~2.4x as long per pixel at 16 bits (lib/imageDecode.ts). */
   bitDepth?: number;
+  /**
+   * Where a TIFF-structured block that may hold the Orientation tag lies: a PNG's eXIf chunk
+   * (before the image data, as the PNG extension and browsers have it), a TIFF file itself (its
+   * first directory, the page jimp decodes). JPEG's Exif is found as exif-parser finds it
+   * (lib/exifOrientation.ts).
+   */
+  orientationBlock?: { start: number; end: number };
   /** Why the file must not be decoded at all (it is malformed in a way a decoder would mishandle); unset when fine. */
   problem?: string;
 }
@@ -301,6 +308,8 @@ function readPng(b: Buffer): ImageHeader {
   let bitDepth: number | undefined;
   let chunks = 0;
   let paletteEntries = 0;
+  let orientationBlock: ImageHeader['orientationBlock'];
+  let seenImageData = false;
   const refuse = (problem: string): ImageHeader => ({ ...sized('png', size?.width ?? 0, size?.height ?? 0), problem });
   for (let i = 8; i + 8 <= b.length;) {
     const length = b.readUInt32BE(i);
@@ -318,12 +327,14 @@ function readPng(b: Buffer): ImageHeader {
         interlaced = b[i + 20] !== 0;
       }
     }
+    if (type === 'IDAT') seenImageData = true;
+    if (type === 'eXIf' && !seenImageData && !orientationBlock) orientationBlock = { start: i + 8, end: Math.min(b.length, i + 8 + length) };
     if (type === 'IEND') break;
     i += 12 + length;
   }
   if (!size) return sized('png', 0, 0);
   const problem = ihdrCount > 1 ? `corrupt png: ${ihdrCount} IHDR chunks, a PNG has exactly one` : undefined;
-  return sized('png', size.width, size.height, { interlaced, bitDepth, ...(problem ? { problem } : {}) });
+  return sized('png', size.width, size.height, { interlaced, bitDepth, orientationBlock, ...(problem ? { problem } : {}) });
 }
 
 /** Occurrences of the two bytes `first, second` in `b` (native search). */
@@ -661,6 +672,7 @@ function readTiff(b: Buffer): ImageHeader {
   if (pages.length === 0) return refuse('corrupt tiff: no image directory');
   return {
     ...sized('tiff', pages[0].width, pages[0].height),
+    orientationBlock: { start: 0, end: b.length },
     bitDepth: deepest > 8 ? 16 : 8,
     decodePixels: pages.reduce((sum, p) => sum + p.width * p.height, 0),
     decodeSide: pages.reduce((side, p) => Math.max(side, p.width, p.height), 0),

@@ -1,6 +1,7 @@
 /** lib/exifOrientation.ts: Orientation read without jimp's unbounded EXIF parser. */
 import { describe, expect, it } from 'vitest';
 import { readExifOrientation, readOrientation, withoutExifHeaders } from '../../lib/exifOrientation.js';
+import { readImageHeader } from '../../lib/imageHeader.js';
 import { encodePng, encodeTiff, jpegBomb, pngChunk, tiffPage, withExifFlood, withExifOrientation } from '../support/imageFixtures.js';
 
 // withExifOrientation puts its one IFD0 entry at byte 22: SOI, FF E1 + length, "Exif\0\0", the
@@ -35,22 +36,24 @@ describe('readExifOrientation', () => {
 });
 
 describe('readOrientation', () => {
+  /** As lib/imageDecode.ts calls it: with the header readImageHeader found. */
+  const orientationOf = (bytes: Buffer) => readOrientation(bytes, readImageHeader(bytes)!);
   const pixels = { data: new Uint8Array(4 * 4 * 4).fill(255), width: 4, height: 4 };
 
   it("reads a PNG's eXIf chunk only before the image data, as the PNG extension places it", () => {
-    expect(readOrientation(encodePng(pixels), 'png')).toBe(1);
+    expect(orientationOf(encodePng(pixels))).toBe(1);
     const tagged = encodePng(pixels, { orientation: 3 });
-    expect(readOrientation(tagged, 'png')).toBe(3);
+    expect(orientationOf(tagged)).toBe(3);
     const exif = tagged.subarray(tagged.indexOf('eXIf') - 4, tagged.indexOf('IDAT') - 4);
     const late = Buffer.concat([encodePng(pixels).subarray(0, -12), exif, pngChunk('IEND')]);
-    expect(readOrientation(late, 'png')).toBe(1);
+    expect(orientationOf(late)).toBe(1);
   });
 
   it("reads a TIFF's own Orientation tag from its first directory, and nothing from other formats", () => {
     const page = tiffPage(4, 4, 48);
-    expect(readOrientation(encodeTiff([page], Buffer.alloc(48)), 'tiff')).toBe(1);
+    expect(orientationOf(encodeTiff([page], Buffer.alloc(48)))).toBe(1);
     const tagged = encodeTiff([[...page, [274, 3, [5]] as [number, number, number[]]]], Buffer.alloc(48));
-    expect(readOrientation(tagged, 'tiff')).toBe(5);
-    expect(readOrientation(tagged, 'bmp')).toBe(1);
+    expect(orientationOf(tagged)).toBe(5);
+    expect(readOrientation(tagged, { format: 'bmp' })).toBe(1); // a header with no orientation block
   });
 });
